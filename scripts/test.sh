@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The project's test command (called by `make test`). Runs gofmt/vet checks and
+# every Go test; packages whose tests need a display get a private Xvfb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
+go vet ./...
+mkdir -p artifacts
+export PODIUM_ARTIFACTS="$PWD/artifacts"
+# A private display for Fyne screenshot tests.
+if [ -z "${DISPLAY:-}" ]; then
+  exec xvfb-run -a -s "-screen 0 1280x800x24" go test -count=1 -timeout 25m ./...
+fi
+go test -count=1 -timeout 25m ./...
