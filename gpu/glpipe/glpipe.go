@@ -63,9 +63,9 @@ type Pipeline struct {
 	frame        target // RGBA8 W x H (input, linear)
 	rgb          target // RGBA8 W x H (mix output)
 	yuv          target // R8 texW x (H+ch)
-	small        target // RGBA16F work
-	blurTmp      target // RGBA16F work
-	blurOut      target // RGBA16F work
+	small        target // RGBA8 work
+	blurTmp      target // RGBA8 work
+	blurOut      target // RGBA8 work
 	guide        target // RGBA32F work
 	boxTmp       target // RGBA32F work
 	means        target // RGBA32F work
@@ -90,7 +90,15 @@ type target struct {
 
 var passes = map[string]string{
 	"down": downSrc, "guide": guideSrc, "box": boxSrc, "coefH": coefHSrc,
-	"alpha": alphaSrc, "gauss": gaussSrc, "mix": mixSrc, "i420": i420Src,
+	"alpha": alphaSrc, "gauss": gaussSrc, "i420y": i420ySrc, "i420c": i420cSrc,
+}
+
+// mixName names the mix variant for a background mode and light wrap.
+func mixName(bgMode int, wrap bool) string {
+	if wrap {
+		return fmt.Sprintf("mix%dw", bgMode)
+	}
+	return fmt.Sprintf("mix%d", bgMode)
 }
 
 // New compiles the passes on ctx. It returns an error (and leaves nothing
@@ -99,11 +107,22 @@ func New(ctx *egl.Context, opts Options) (*Pipeline, error) {
 	p := &Pipeline{ctx: ctx, fault: opts.Fault, progs: map[string]*program{}}
 	err := ctx.Do(func() error {
 		gl.GenVertexArrays(1, &p.vao)
+		srcs := map[string][2]string{}
 		for name, src := range passes {
-			if opts.Fault == BadShader && name == "mix" {
-				src = badSrc
+			srcs[name] = [2]string{"", src}
+		}
+		for mode := 0; mode < 3; mode++ {
+			for w := 0; w < 2; w++ {
+				defs := fmt.Sprintf("#define BGMODE %d\n#define WRAP %d\n", mode, w)
+				src := mixSrc
+				if opts.Fault == BadShader {
+					src = badSrc
+				}
+				srcs[mixName(mode, w == 1)] = [2]string{defs, src}
 			}
-			pr, err := compile(name, vertexSrc, fragment(src))
+		}
+		for name, ds := range srcs {
+			pr, err := compile(name, vertexSrc, fragment(ds[0], ds[1]))
 			if err != nil {
 				return err
 			}
@@ -232,9 +251,9 @@ func (p *Pipeline) alloc(w, h int) error {
 		p.frame.ensure(w, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE, true, false),
 		p.rgb.ensure(w, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE, false, true),
 		p.yuv.ensure(texW, h+ch, gl.R8, gl.RED, gl.UNSIGNED_BYTE, false, true),
-		p.small.ensure(ww, wh, gl.RGBA16F, gl.RGBA, gl.FLOAT, false, true),
-		p.blurTmp.ensure(ww, wh, gl.RGBA16F, gl.RGBA, gl.FLOAT, false, true),
-		p.blurOut.ensure(ww, wh, gl.RGBA16F, gl.RGBA, gl.FLOAT, true, true),
+		p.small.ensure(ww, wh, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE, false, true),
+		p.blurTmp.ensure(ww, wh, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE, false, true),
+		p.blurOut.ensure(ww, wh, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE, true, true),
 		p.guide.ensure(ww, wh, gl.RGBA32F, gl.RGBA, gl.FLOAT, false, true),
 		p.boxTmp.ensure(ww, wh, gl.RGBA32F, gl.RGBA, gl.FLOAT, false, true),
 		p.means.ensure(ww, wh, gl.RGBA32F, gl.RGBA, gl.FLOAT, false, true),
@@ -272,7 +291,17 @@ func upload(t *target, pix []byte, stride, bpp, w, h int) {
 
 // draw runs program name into dst with the given textures bound to units
 // 0.. in order, named by the sampler uniforms in samplers.
+var lapHook func(string)
+
 func (p *Pipeline) draw(name string, dst *target, samplers []string, texs []uint32, set func(pr *program)) {
+	p.drawIn(name, dst, 0, 0, dst.w, dst.h, samplers, texs, set)
+}
+
+// drawIn is draw restricted to the viewport (x, y, w, h) of dst.
+func (p *Pipeline) drawIn(name string, dst *target, x, y, w, h int, samplers []string, texs []uint32, set func(pr *program)) {
+	if lapHook != nil {
+		defer lapHook(name)
+	}
 	pr := p.progs[name]
 	gl.UseProgram(pr.id)
 	for i, s := range samplers {
@@ -284,7 +313,7 @@ func (p *Pipeline) draw(name string, dst *target, samplers []string, texs []uint
 		set(pr)
 	}
 	gl.BindFramebuffer(gl.FRAMEBUFFER, dst.fbo)
-	gl.Viewport(0, 0, int32(dst.w), int32(dst.h))
+	gl.Viewport(int32(x), int32(y), int32(w), int32(h))
 	gl.BindVertexArray(p.vao)
 	gl.DrawArrays(gl.TRIANGLES, 0, 3)
 }
@@ -338,8 +367,7 @@ func (p *Pipeline) CompositeRGBA(frame *image.RGBA, mask *image.Gray, eff effect
 		out = image.NewRGBA(image.Rect(0, 0, p.w, p.h))
 		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, src.fbo)
 		if src.fbo == 0 { // EffectNone: the frame texture has no FBO
-			p.draw("mix", &p.rgb, []string{"frame", "alpha", "bg"}, []uint32{p.frame.tex, p.alpha.tex, p.frame.tex},
-				func(pr *program) { gl.Uniform1i(pr.loc("bgMode"), 0); gl.Uniform1f(pr.loc("wrap"), 0) })
+			p.mix(0, false, p.alpha.tex, p.frame.tex, 0, 0, 0, 0)
 			gl.BindFramebuffer(gl.READ_FRAMEBUFFER, p.rgb.fbo)
 		}
 		gl.PixelStorei(gl.PACK_ALIGNMENT, 1)
@@ -375,11 +403,7 @@ func (p *Pipeline) Mix(fg, bg *image.RGBA, alpha *image.Gray) (*image.RGBA, erro
 		upload(&p.frame, fg.Pix, fg.Stride, 4, w, h)
 		upload(&a, alpha.Pix, alpha.Stride, 1, w, h)
 		upload(&b, bg.Pix, bg.Stride, 4, w, h)
-		p.draw("mix", &p.rgb, []string{"frame", "alpha", "bg"}, []uint32{p.frame.tex, a.tex, b.tex}, func(pr *program) {
-			gl.Uniform1i(pr.loc("bgMode"), 2)
-			gl.Uniform3f(pr.loc("cover"), 1, 0, 0)
-			gl.Uniform1f(pr.loc("wrap"), 0)
-		})
+		p.mix(2, false, a.tex, b.tex, 1, 0, 0, 0)
 		out = image.NewRGBA(image.Rect(0, 0, w, h))
 		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, p.rgb.fbo)
 		gl.PixelStorei(gl.PACK_ALIGNMENT, 1)
@@ -437,7 +461,7 @@ func (p *Pipeline) render(frame *image.RGBA, mask *image.Gray, eff effect.Effect
 		gl.Uniform1f(pr.loc("hi"), effect.FeatherHi)
 	})
 	// 4. background
-	bgMode, bgTex := int32(0), p.frame.tex
+	bgMode, bgTex := 0, p.frame.tex
 	var inv, ox, oy float64
 	switch eff.Mode {
 	case effect.Blur:
@@ -465,12 +489,23 @@ func (p *Pipeline) render(frame *image.RGBA, mask *image.Gray, eff effect.Effect
 		inv, ox, oy = effect.Cover(p.bg.w, p.bg.h, w, h)
 	}
 	// 5. mix
-	p.draw("mix", &p.rgb, []string{"frame", "alpha", "bg"}, []uint32{p.frame.tex, p.alpha.tex, bgTex}, func(pr *program) {
-		gl.Uniform1i(pr.loc("bgMode"), bgMode)
-		gl.Uniform3f(pr.loc("cover"), float32(inv), float32(ox), float32(oy))
-		gl.Uniform1f(pr.loc("wrap"), pl.LightWrap)
-	})
+	p.mix(bgMode, pl.LightWrap > 0, p.alpha.tex, bgTex, inv, ox, oy, pl.LightWrap)
 	return &p.rgb, glErr("render")
+}
+
+// mix draws the mix variant into p.rgb. The background texture's size is
+// read back from the targets (p.bg for mode 2).
+func (p *Pipeline) mix(bgMode int, wrap bool, alphaTex, bgTex uint32, inv, ox, oy float64, amount float32) {
+	bw, bh := p.bg.w, p.bg.h
+	if bgMode != 2 || bgTex != p.bg.tex {
+		bw, bh = p.w, p.h
+	}
+	p.draw(mixName(bgMode, wrap), &p.rgb, []string{"frame", "alpha", "bg"}, []uint32{p.frame.tex, alphaTex, bgTex}, func(pr *program) {
+		gl.Uniform2f(pr.loc("invSize"), 1/float32(p.w), 1/float32(p.h))
+		gl.Uniform2f(pr.loc("invBgSize"), 1/float32(bw), 1/float32(bh))
+		gl.Uniform3f(pr.loc("cover"), float32(inv), float32(ox), float32(oy))
+		gl.Uniform1f(pr.loc("wrap"), amount)
+	})
 }
 
 // background uploads img once per image value (cached by identity).
@@ -494,8 +529,11 @@ func (p *Pipeline) background(img image.Image) error {
 }
 
 func (p *Pipeline) i420(src *target) {
-	p.draw("i420", &p.yuv, []string{"rgb"}, []uint32{src.tex}, func(pr *program) {
-		gl.Uniform1i(pr.loc("cw"), int32((p.w+1)/2))
+	cw, ch := (p.w+1)/2, (p.h+1)/2
+	p.drawIn("i420y", &p.yuv, 0, 0, p.w, p.h, []string{"rgb"}, []uint32{src.tex}, nil)
+	p.drawIn("i420c", &p.yuv, 0, p.h, 2*cw, ch, []string{"rgb"}, []uint32{src.tex}, func(pr *program) {
+		gl.Uniform1i(pr.loc("cw"), int32(cw))
+		gl.Uniform1i(pr.loc("H"), int32(p.h))
 	})
 }
 

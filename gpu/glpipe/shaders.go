@@ -133,54 +133,63 @@ void main() {
 
 // mix: out = mix(bg, fg, a) = bg*(1-a) + fg*a, with a the working-size alpha
 // upsampled bilinearly, and optional light wrap fg' = mix(fg, bg, w*4a(1-a)).
-// bgMode 0: background is the frame itself; 1: working-size blurred frame,
-// upsampled bilinearly; 2: background image scaled to cover (effect.Cover).
+// Compiled in variants (no per-pixel branches): BGMODE 0: background is the
+// frame itself; 1: working-size blurred frame, upsampled bilinearly;
+// 2: background image scaled to cover (effect.Cover). WRAP 0/1: light wrap.
 const mixSrc = `
 uniform sampler2D frame;
 uniform sampler2D alpha;
 uniform sampler2D bg;
-uniform int bgMode;
+uniform vec2 invSize;   // 1 / (W, H)
+uniform vec2 invBgSize; // 1 / background size
 uniform vec3 cover;
 uniform float wrap;
 out vec4 o;
 void main() {
-	ivec2 q = ivec2(gl_FragCoord.xy);
-	vec2 size = vec2(textureSize(frame, 0));
-	vec2 uv = gl_FragCoord.xy / size;
-	vec3 f = texelFetch(frame, q, 0).rgb;
+	vec2 uv = gl_FragCoord.xy * invSize;
+	vec3 f = texelFetch(frame, ivec2(gl_FragCoord.xy), 0).rgb;
 	float a = texture(alpha, uv).r;
+#if BGMODE == 0
 	vec3 b = f;
-	if (bgMode == 1) b = texture(bg, uv).rgb;
-	else if (bgMode == 2) b = texture(bg, (gl_FragCoord.xy * cover.x + cover.yz) / vec2(textureSize(bg, 0))).rgb;
-	if (wrap > 0.0) f = mix(f, b, wrap * 4.0 * a * (1.0 - a));
+#elif BGMODE == 1
+	vec3 b = texture(bg, uv).rgb;
+#else
+	vec3 b = texture(bg, (gl_FragCoord.xy * cover.x + cover.yz) * invBgSize).rgb;
+#endif
+#if WRAP
+	f = mix(f, b, wrap * 4.0 * a * (1.0 - a));
+#endif
 	o = vec4(mix(b, f, a), 1.0);
 }
 `
 
-// i420: RGBA8 W x H -> one R8 texture laid out as the I420 planes: rows
-// [0,H) hold Y (columns [0,W)); rows [H, H+ch) hold Cb in columns [0,cw)
-// and Cr in [cw, 2cw). Chroma is the 2x2 mean of RGB (centre siting), edge
-// replicated for odd sizes. BT.601 limited range:
-// Y = 16 + 219*(Kr R + Kg G + Kb B), Cb = 128 + 224*(B-Y')/(2(1-Kb)),
-// Cr = 128 + 224*(R-Y')/(2(1-Kr)), R,G,B and Y' in 0..1.
-const i420Src = `
+// i420y / i420c: RGBA8 W x H -> one R8 texture laid out as the I420
+// planes, drawn in two viewports: rows [0,H) hold Y (columns [0,W)); rows
+// [H, H+ch) hold Cb in columns [0,cw) and Cr in [cw, 2cw). Chroma is the 2x2
+// mean of RGB (centre siting), edge replicated for odd sizes. BT.601
+// limited range (ITU-R BT.601-7 2.5): Y = 16 + 219*(Kr R + Kg G + Kb B),
+// Cb = 128 + 224*(B-Y')/(2(1-Kb)), Cr = 128 + 224*(R-Y')/(2(1-Kr)), with
+// R,G,B and Y' in 0..1.
+const i420ySrc = `
+uniform sampler2D rgb;
+out vec4 o;
+void main() {
+	o = vec4((YOFF + YSCALE * dot(texelFetch(rgb, ivec2(gl_FragCoord.xy), 0).rgb, KY)) / 255.0);
+}
+`
+
+const i420cSrc = `
 uniform sampler2D rgb;
 uniform int cw;
+uniform int H;
 out vec4 o;
 void main() {
 	ivec2 q = ivec2(gl_FragCoord.xy);
-	ivec2 size = textureSize(rgb, 0);
-	if (q.y < size.y) {
-		if (q.x >= size.x) { o = vec4(0.0); return; }
-		o = vec4((YOFF + YSCALE * dot(texelFetch(rgb, q, 0).rgb, KY)) / 255.0);
-		return;
-	}
 	int cx = q.x;
 	bool isV = cx >= cw;
 	if (isV) cx -= cw;
-	if (cx >= cw) { o = vec4(0.0); return; }
-	ivec2 p = ivec2(2 * cx, 2 * (q.y - size.y));
-	ivec2 mx = size - 1;
+	ivec2 p = ivec2(2 * cx, 2 * (q.y - H));
+	ivec2 mx = textureSize(rgb, 0) - 1;
 	vec3 c = 0.25 * (texelFetch(rgb, min(p, mx), 0).rgb + texelFetch(rgb, min(p + ivec2(1, 0), mx), 0).rgb +
 	                 texelFetch(rgb, min(p + ivec2(0, 1), mx), 0).rgb + texelFetch(rgb, min(p + ivec2(1, 1), mx), 0).rgb);
 	float y = dot(c, KY);
@@ -195,4 +204,4 @@ out vec4 o;
 void main() { o = this_is_not_glsl(; }
 `
 
-func fragment(body string) string { return header() + strings.TrimLeft(body, "\n") }
+func fragment(defines, body string) string { return header() + defines + strings.TrimLeft(body, "\n") }
