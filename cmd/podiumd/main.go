@@ -1,0 +1,174 @@
+// Command podiumd is Podium's server: WebSocket signaling at /ws, an SFU,
+// /healthz and /metrics.
+//
+//	podiumd [serve] --addr 0.0.0.0:7880 --secret-file /etc/podium/secret
+//	podiumd token --room R --name N --role presenter
+//
+// Every flag can also be set by an environment variable PODIUM_<FLAG> with
+// dashes as underscores (e.g. PODIUM_SECRET, PODIUM_ADDR).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/podiumhq/podium/internal/host"
+	"github.com/podiumhq/podium/internal/version"
+	"github.com/podiumhq/podium/media/rtcapi"
+	"github.com/podiumhq/podium/signaling/protocol"
+	"github.com/podiumhq/podium/signaling/token"
+)
+
+func main() {
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args)
+	case "token":
+		err = mintToken(args)
+	case "version":
+		fmt.Println("podiumd", version.Version)
+	default:
+		err = fmt.Errorf("unknown command %q (serve, token, version)", cmd)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "podiumd:", err)
+		os.Exit(1)
+	}
+}
+
+// envDefaults lets PODIUM_<NAME> set any flag not given on the command line.
+func envDefaults(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		if v, ok := os.LookupEnv("PODIUM_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("PODIUM_%s: %w", strings.ToUpper(f.Name), e)
+			}
+		}
+	})
+	return err
+}
+
+func readSecret(secret, file string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	return []byte(secret), nil
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:7880", "listen address (host:port)")
+	secret := fs.String("secret", "", "token signing secret (at least 16 bytes)")
+	secretFile := fs.String("secret-file", "", "file holding the token signing secret")
+	dev := fs.Bool("dev", false, "allow joins without a token from loopback addresses")
+	loopback := fs.Bool("loopback", false, "keep ICE (media) on the loopback interface")
+	ifaces := fs.String("interfaces", "", "comma-separated interfaces ICE may use (default: all)")
+	publicIP := fs.String("public-ip", "", "public IPv4 to advertise when behind 1:1 NAT")
+	udpMin := fs.Uint("udp-port-min", 0, "lowest UDP port for media")
+	udpMax := fs.Uint("udp-port-max", 0, "highest UDP port for media")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := envDefaults(fs); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	slog.SetDefault(log)
+	sec, err := readSecret(*secret, *secretFile)
+	if err != nil {
+		return err
+	}
+	if len(sec) == 0 && *dev {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		sec = []byte(hex.EncodeToString(b))
+		log.Warn("no --secret given: using a random one for this run (dev mode)")
+	}
+	opts := rtcapi.Options{LoopbackOnly: *loopback, UDPPortMin: uint16(*udpMin), UDPPortMax: uint16(*udpMax)}
+	if *ifaces != "" {
+		opts.Interfaces = strings.Split(*ifaces, ",")
+	}
+	if *publicIP != "" {
+		opts.NAT1To1IPs = []string{*publicIP}
+	}
+	h, err := host.Start(host.Config{Addr: *addr, Secret: sec, Dev: *dev, API: opts, Logger: log})
+	if err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case err := <-h.Done():
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = h.Shutdown(ctx)
+	log.Info("stopped")
+	return nil
+}
+
+func mintToken(args []string) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	room := fs.String("room", "", "room name")
+	name := fs.String("name", "", "display name")
+	identity := fs.String("identity", "", "participant identity (default: derived from name)")
+	role := fs.String("role", "attendee", "attendee, presenter or host")
+	ttl := fs.Duration("ttl", 24*time.Hour, "validity")
+	secret := fs.String("secret", "", "token signing secret")
+	secretFile := fs.String("secret-file", "", "file holding the token signing secret")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := envDefaults(fs); err != nil {
+		return err
+	}
+	sec, err := readSecret(*secret, *secretFile)
+	if err != nil {
+		return err
+	}
+	id := *identity
+	if id == "" {
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		id = strings.ToLower(strings.ReplaceAll(*name, " ", "-")) + "-" + hex.EncodeToString(b)
+	}
+	tok, err := token.Issuer{Secret: sec}.Issue(*room, id, *name, protocol.Role(*role), *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	return nil
+}

@@ -1,0 +1,125 @@
+// Package host assembles a podiumd instance: the signaling server, the SFU
+// behind it, /healthz and /metrics. cmd/podiumd serves it; the desktop app
+// starts one in-process to "host on this computer".
+package host
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/podiumhq/podium/media/rtcapi"
+	"github.com/podiumhq/podium/media/sfu"
+	"github.com/podiumhq/podium/signaling/protocol"
+	"github.com/podiumhq/podium/signaling/server"
+	"github.com/podiumhq/podium/signaling/token"
+)
+
+// Config configures a host.
+type Config struct {
+	// Addr to listen on, e.g. "127.0.0.1:7880" ("127.0.0.1:0" picks a port).
+	Addr   string
+	Secret []byte
+	Dev    bool
+	// API network options for the SFU's ICE.
+	API        rtcapi.Options
+	ICEServers []webrtc.ICEServer
+	Logger     *slog.Logger
+	// MaxParticipants per room (0: server default).
+	MaxParticipants int
+}
+
+// Host is a running podiumd.
+type Host struct {
+	Server *server.Server
+	SFU    *sfu.SFU
+	Tokens token.Issuer
+	ln     net.Listener
+	http   *http.Server
+	done   chan error
+}
+
+// Start listens on cfg.Addr and serves until Shutdown.
+func Start(cfg Config) (*Host, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if len(cfg.Secret) < 16 {
+		return nil, errors.New("host: a token secret of at least 16 bytes is required")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s, err := sfu.New(sfu.Config{API: cfg.API, ICEServers: cfg.ICEServers, Registerer: reg, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	tokens := token.Issuer{Secret: cfg.Secret}
+	srv := server.New(server.Config{Tokens: tokens, Dev: cfg.Dev, Media: mediaAdapter{s}, Registerer: reg, Logger: cfg.Logger, MaxParticipants: cfg.MaxParticipants})
+	mux := http.NewServeMux()
+	mux.Handle("/ws", srv)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	h := &Host{Server: srv, SFU: s, Tokens: tokens, ln: ln, done: make(chan error, 1),
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	go func() { h.done <- h.http.Serve(ln) }()
+	cfg.Logger.Info("podiumd listening", "addr", ln.Addr().String(), "dev", cfg.Dev)
+	return h, nil
+}
+
+// Addr is the listening address (host:port).
+func (h *Host) Addr() string { return h.ln.Addr().String() }
+
+// URL is the WebSocket signaling URL.
+func (h *Host) URL() string { return "ws://" + h.Addr() + "/ws" }
+
+// Shutdown stops accepting connections and closes open ones, waiting up to
+// the context's deadline.
+func (h *Host) Shutdown(ctx context.Context) error {
+	err := h.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		_ = h.http.Close()
+	}
+	return err
+}
+
+// Done reports the serve loop's end.
+func (h *Host) Done() <-chan error { return h.done }
+
+// mediaAdapter presents the SFU to the signaling server.
+type mediaAdapter struct{ s *sfu.SFU }
+
+type sigAdapter struct{ s server.MediaSignaler }
+
+func (a sigAdapter) SendOffer(sdp string) { a.s.SendOffer(sdp) }
+func (a sigAdapter) SendCandidate(c webrtc.ICECandidateInit) {
+	a.s.SendCandidate(protocol.CandidateBody{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+}
+
+type peerAdapter struct{ *sfu.Peer }
+
+func (p peerAdapter) AddCandidate(c protocol.CandidateBody) error {
+	return p.Peer.AddCandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+}
+
+func (m mediaAdapter) Join(room, id string, sig server.MediaSignaler, video, audio int) (server.MediaSession, error) {
+	p, err := m.s.AddPeer(room, id, sigAdapter{sig}, video, audio)
+	if err != nil {
+		return nil, err
+	}
+	return peerAdapter{p}, nil
+}

@@ -1,0 +1,511 @@
+// Package sfu is Podium's selective forwarding unit: each participant has one
+// server-side PeerConnection; every VP8 and Opus track a participant
+// publishes is forwarded, packet by packet and without decoding, to every
+// other participant in the same room. Key-frame requests (PLI, FIR) from
+// subscribers go back to the publisher, rate limited.
+//
+// The SFU knows nothing of room rules (roles, hands, chat): the signaling
+// server decides who joins and tells the SFU. The server is the only SDP
+// offerer; participants answer. That keeps renegotiation free of glare.
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/podiumhq/podium/media/rtcapi"
+)
+
+// Signaler carries the SFU's side of negotiation to one participant.
+type Signaler interface {
+	SendOffer(sdp string)
+	SendCandidate(c webrtc.ICECandidateInit)
+}
+
+// Config configures an SFU.
+type Config struct {
+	API        rtcapi.Options
+	ICEServers []webrtc.ICEServer
+	// Registerer receives the SFU's metrics (nil: not registered).
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// MaxTracksPerPeer bounds what one participant may publish (default 4).
+	MaxTracksPerPeer int
+}
+
+// KeyframeInterval is the shortest time between two key-frame requests the
+// SFU forwards to one publisher: enough for a 500 ms recovery and not a PLI
+// storm when many subscribers lose the same packet.
+const KeyframeInterval = 500 * time.Millisecond
+
+type metrics struct {
+	packets, bytes prometheus.Counter
+	tracks         prometheus.Gauge
+	plis           prometheus.Counter
+}
+
+// SFU forwards media between the peers of each room.
+type SFU struct {
+	cfg   Config
+	api   *webrtc.API
+	log   *slog.Logger
+	m     metrics
+	mu    sync.Mutex
+	rooms map[string]*room
+}
+
+type room struct {
+	name   string
+	peers  map[string]*Peer
+	tracks map[string]*published // by publisher/trackID
+}
+
+// New builds an SFU.
+func New(cfg Config) (*SFU, error) {
+	api, err := rtcapi.New(cfg.API)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxTracksPerPeer == 0 {
+		cfg.MaxTracksPerPeer = 4
+	}
+	f := promauto.With(cfg.Registerer)
+	s := &SFU{cfg: cfg, api: api, log: cfg.Logger, rooms: map[string]*room{}}
+	s.m = metrics{
+		packets: f.NewCounter(prometheus.CounterOpts{Name: "podium_sfu_forwarded_packets_total", Help: "RTP packets forwarded to subscribers."}),
+		bytes:   f.NewCounter(prometheus.CounterOpts{Name: "podium_sfu_forwarded_bytes_total", Help: "RTP payload and header bytes forwarded to subscribers."}),
+		tracks:  f.NewGauge(prometheus.GaugeOpts{Name: "podium_sfu_tracks", Help: "Published tracks being forwarded."}),
+		plis:    f.NewCounter(prometheus.CounterOpts{Name: "podium_sfu_keyframe_requests_total", Help: "Key-frame requests (PLI) sent to publishers."}),
+	}
+	return s, nil
+}
+
+// Stats are cumulative forwarding counters.
+type Stats struct {
+	Tracks           int
+	ForwardedPackets uint64
+	ForwardedBytes   uint64
+}
+
+var (
+	statPackets atomic.Uint64
+	statBytes   atomic.Uint64
+)
+
+// ForwardStats returns process-wide forwarding counters (all SFUs).
+func ForwardStats() (packets, bytes uint64) { return statPackets.Load(), statBytes.Load() }
+
+// Peer is one participant's server-side PeerConnection.
+type Peer struct {
+	sfu  *SFU
+	room *room
+	id   string
+	pc   *webrtc.PeerConnection
+	sig  Signaler
+	log  *slog.Logger
+
+	negMu          sync.Mutex
+	awaitingAnswer bool
+	pendingOffer   bool
+	pendingICE     []webrtc.ICECandidateInit
+	closed         bool
+
+	// downs are the tracks this peer receives, keyed by published key.
+	downs map[string]*webrtc.RTPSender
+	nPub  int
+}
+
+// published is one incoming track and its fan-out.
+type published struct {
+	key       string
+	publisher *Peer
+	remote    *webrtc.TrackRemote
+	subs      atomic.Pointer[[]*downTrack]
+	lastPLI   atomic.Int64 // unix ns
+}
+
+type downTrack struct {
+	peerID string
+	track  *webrtc.TrackLocalStaticRTP
+}
+
+// AddPeer creates the PeerConnection for participant id in roomName with
+// receive slots for video and audio tracks it may publish, subscribes it to
+// every track already published in the room, and sends the first offer
+// through sig. A peer with the same id in the room is closed first.
+func (s *SFU) AddPeer(roomName, id string, sig Signaler, video, audio int) (*Peer, error) {
+	if video+audio > s.cfg.MaxTracksPerPeer {
+		return nil, fmt.Errorf("sfu: %d tracks requested, at most %d allowed", video+audio, s.cfg.MaxTracksPerPeer)
+	}
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.cfg.ICEServers})
+	if err != nil {
+		return nil, err
+	}
+	p := &Peer{sfu: s, id: id, pc: pc, sig: sig, downs: map[string]*webrtc.RTPSender{}, log: s.log.With("peer", id, "room", roomName)}
+	for i := 0; i < video; i++ {
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			pc.Close()
+			return nil, err
+		}
+	}
+	for i := 0; i < audio; i++ {
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			pc.Close()
+			return nil, err
+		}
+	}
+	p.nPub = video + audio
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			sig.SendCandidate(c.ToJSON())
+		}
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { s.onTrack(p, t, r) })
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		p.log.Debug("peer connection state", "state", st.String())
+	})
+
+	s.mu.Lock()
+	rm := s.rooms[roomName]
+	if rm == nil {
+		rm = &room{name: roomName, peers: map[string]*Peer{}, tracks: map[string]*published{}}
+		s.rooms[roomName] = rm
+	}
+	old := rm.peers[id]
+	p.room = rm
+	rm.peers[id] = p
+	s.mu.Unlock()
+	if old != nil {
+		old.close(false)
+	}
+
+	s.mu.Lock()
+	for _, pub := range rm.tracks {
+		if pub.publisher != p {
+			s.subscribeLocked(p, pub)
+		}
+	}
+	s.mu.Unlock()
+	p.Negotiate()
+	return p, nil
+}
+
+// ID returns the participant id.
+func (p *Peer) ID() string { return p.id }
+
+// PeerConnection exposes the underlying connection (for stats).
+func (p *Peer) PeerConnection() *webrtc.PeerConnection { return p.pc }
+
+// AddPublishSlots adds receive slots for more tracks (e.g. a screen share)
+// and renegotiates.
+func (p *Peer) AddPublishSlots(video, audio int) error {
+	if video < 0 || audio < 0 || p.nPub+video+audio > p.sfu.cfg.MaxTracksPerPeer {
+		return fmt.Errorf("sfu: at most %d published tracks per participant", p.sfu.cfg.MaxTracksPerPeer)
+	}
+	for i := 0; i < video; i++ {
+		if _, err := p.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return err
+		}
+	}
+	for i := 0; i < audio; i++ {
+		if _, err := p.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return err
+		}
+	}
+	p.nPub += video + audio
+	p.Negotiate()
+	return nil
+}
+
+// ErrBadSDP wraps failures to apply a participant's SDP.
+var ErrBadSDP = errors.New("bad SDP")
+
+// Negotiate sends a new offer now, or as soon as the outstanding one is
+// answered.
+func (p *Peer) Negotiate() {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	p.negotiateLocked()
+}
+
+func (p *Peer) negotiateLocked() {
+	if p.closed {
+		return
+	}
+	if p.awaitingAnswer {
+		p.pendingOffer = true
+		return
+	}
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		p.log.Warn("create offer", "err", err)
+		return
+	}
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		p.log.Warn("set local offer", "err", err)
+		return
+	}
+	p.awaitingAnswer = true
+	p.pendingOffer = false
+	p.sig.SendOffer(offer.SDP)
+}
+
+// HandleAnswer applies the participant's answer. An answer that cannot be
+// applied returns an error wrapping ErrBadSDP; the SFU then rolls back and
+// sends a fresh offer so the participant can recover.
+func (p *Peer) HandleAnswer(sdp string) error {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	if !p.awaitingAnswer {
+		return fmt.Errorf("%w: no offer is outstanding", ErrBadSDP)
+	}
+	err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	if err != nil {
+		// Back to stable, then offer again.
+		if rbErr := p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); rbErr != nil {
+			p.log.Warn("rollback after bad answer", "err", rbErr)
+		}
+		p.awaitingAnswer = false
+		p.pendingOffer = true
+		go p.Negotiate()
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	p.awaitingAnswer = false
+	for _, c := range p.pendingICE {
+		if err := p.pc.AddICECandidate(c); err != nil {
+			p.log.Debug("add queued candidate", "err", err)
+		}
+	}
+	p.pendingICE = nil
+	if p.pendingOffer {
+		p.negotiateLocked()
+	}
+	return nil
+}
+
+// AddCandidate adds a trickled remote ICE candidate (queued until the first
+// answer is applied).
+func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	if p.pc.RemoteDescription() == nil {
+		if len(p.pendingICE) >= 64 {
+			return errors.New("too many candidates before an answer")
+		}
+		p.pendingICE = append(p.pendingICE, c)
+		return nil
+	}
+	return p.pc.AddICECandidate(c)
+}
+
+// Close removes the peer from its room, stops forwarding its tracks to
+// others (renegotiating with them) and closes the connection.
+func (p *Peer) Close() { p.close(true) }
+
+func (p *Peer) close(removeFromRoom bool) {
+	p.negMu.Lock()
+	if p.closed {
+		p.negMu.Unlock()
+		return
+	}
+	p.closed = true
+	p.negMu.Unlock()
+
+	s := p.sfu
+	var renegotiate []*Peer
+	s.mu.Lock()
+	rm := p.room
+	if removeFromRoom && rm.peers[p.id] == p {
+		delete(rm.peers, p.id)
+	}
+	for key, pub := range rm.tracks {
+		if pub.publisher != p {
+			continue
+		}
+		delete(rm.tracks, key)
+		s.m.tracks.Dec()
+		for _, other := range rm.peers {
+			if other == p {
+				continue
+			}
+			if snd := other.downs[key]; snd != nil {
+				delete(other.downs, key)
+				_ = other.pc.RemoveTrack(snd)
+				renegotiate = append(renegotiate, other)
+			}
+		}
+	}
+	// Drop this peer from others' fan-out lists.
+	for _, pub := range rm.tracks {
+		pub.removeSub(p.id)
+	}
+	if len(rm.peers) == 0 {
+		delete(s.rooms, rm.name)
+	}
+	s.mu.Unlock()
+	_ = p.pc.Close()
+	seen := map[*Peer]bool{}
+	for _, o := range renegotiate {
+		if !seen[o] {
+			seen[o] = true
+			o.Negotiate()
+		}
+	}
+}
+
+func (s *SFU) onTrack(p *Peer, t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	key := p.id + "/" + t.ID()
+	pub := &published{key: key, publisher: p, remote: t}
+	empty := []*downTrack{}
+	pub.subs.Store(&empty)
+	s.mu.Lock()
+	rm := p.room
+	if _, dup := rm.tracks[key]; dup || rm.peers[p.id] != p {
+		s.mu.Unlock()
+		return
+	}
+	rm.tracks[key] = pub
+	s.m.tracks.Inc()
+	var subscribers []*Peer
+	for _, other := range rm.peers {
+		if other != p {
+			s.subscribeLocked(other, pub)
+			subscribers = append(subscribers, other)
+		}
+	}
+	s.mu.Unlock()
+	p.log.Info("track published", "track", t.ID(), "kind", t.Kind().String(), "codec", t.Codec().MimeType)
+	for _, o := range subscribers {
+		o.Negotiate()
+	}
+	go s.forward(pub)
+}
+
+// subscribeLocked adds pub to sub's connection; the caller renegotiates.
+func (s *SFU) subscribeLocked(sub *Peer, pub *published) {
+	if _, ok := sub.downs[pub.key]; ok {
+		return
+	}
+	// Track IDs are unique per room ("<publisher>:<track>"): two publishers'
+	// "camera" tracks must not collide at a subscriber.
+	local, err := webrtc.NewTrackLocalStaticRTP(pub.remote.Codec().RTPCodecCapability, pub.publisher.id+":"+pub.remote.ID(), pub.publisher.id)
+	if err != nil {
+		s.log.Warn("new local track", "err", err)
+		return
+	}
+	// A new send-only transceiver: AddTrack would reuse the subscriber's
+	// receive slot (its publishing m-line) and turn it sendrecv.
+	tr, err := sub.pc.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		s.log.Warn("add track", "peer", sub.id, "err", err)
+		return
+	}
+	snd := tr.Sender()
+	sub.downs[pub.key] = snd
+	pub.addSub(&downTrack{peerID: sub.id, track: local})
+	go s.readSubscriberRTCP(snd, pub)
+	s.requestKeyframe(pub)
+}
+
+func (pub *published) addSub(d *downTrack) {
+	for {
+		old := pub.subs.Load()
+		n := append(append([]*downTrack(nil), (*old)...), d)
+		if pub.subs.CompareAndSwap(old, &n) {
+			return
+		}
+	}
+}
+
+func (pub *published) removeSub(peerID string) {
+	for {
+		old := pub.subs.Load()
+		n := make([]*downTrack, 0, len(*old))
+		for _, d := range *old {
+			if d.peerID != peerID {
+				n = append(n, d)
+			}
+		}
+		if pub.subs.CompareAndSwap(old, &n) {
+			return
+		}
+	}
+}
+
+// forward reads the published track and writes each packet to every
+// subscriber's local track. It ends when the publisher's track ends.
+func (s *SFU) forward(pub *published) {
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, _, err := pub.remote.Read(buf)
+		if err != nil {
+			return
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		subs := *pub.subs.Load()
+		for _, d := range subs {
+			if err := d.track.WriteRTP(&pkt); err == nil {
+				s.m.packets.Inc()
+				s.m.bytes.Add(float64(n))
+				statPackets.Add(1)
+				statBytes.Add(uint64(n))
+			}
+		}
+	}
+}
+
+// readSubscriberRTCP drains a subscriber's RTCP for one sender (so the
+// interceptors see NACKs and reports) and forwards key-frame requests.
+func (s *SFU) readSubscriberRTCP(snd *webrtc.RTPSender, pub *published) {
+	for {
+		pkts, _, err := snd.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pk := range pkts {
+			switch pk.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				s.requestKeyframe(pub)
+			}
+		}
+	}
+}
+
+func (s *SFU) requestKeyframe(pub *published) {
+	if pub.remote.Kind() != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := pub.lastPLI.Load()
+	if now-last < int64(KeyframeInterval) || !pub.lastPLI.CompareAndSwap(last, now) {
+		return
+	}
+	s.m.plis.Inc()
+	_ = pub.publisher.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(pub.remote.SSRC())}})
+}
+
+// RoomStats returns the number of peers and published tracks in a room.
+func (s *SFU) RoomStats(roomName string) (peers, tracks int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rm := s.rooms[roomName]; rm != nil {
+		return len(rm.peers), len(rm.tracks)
+	}
+	return 0, 0
+}
