@@ -1,0 +1,145 @@
+package segmentation
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/draw"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func toRGBA(img image.Image) *image.RGBA {
+	r := image.NewRGBA(img.Bounds())
+	draw.Draw(r, r.Bounds(), img, img.Bounds().Min, draw.Src)
+	return r
+}
+
+func TestPoolLatestFrameWins(t *testing.T) {
+	img := toRGBA(decode(t, "opencv/messi5.jpg"))
+	p, err := NewPool(PoolOptions{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	// One frame: the pool's mask equals a direct Segmenter's.
+	p.Submit(img, 1)
+	m, seq, err := p.Next(ctx, 0)
+	if err != nil || seq != 1 {
+		t.Fatalf("Next = seq %d, %v", seq, err)
+	}
+	s, err := NewSegmenter(modelPath(t, GeneralModel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := s.Segment(img)
+	s.Close()
+	for i := range want.Conf {
+		if d := math.Abs(float64(want.Conf[i] - m.Conf[i])); d > 1e-5 {
+			t.Fatalf("pool mask differs from Segmenter at %d by %g", i, d)
+		}
+	}
+
+	// A burst far faster than inference: old frames are dropped, never
+	// queued, and the newest frame is always processed.
+	const n = 200
+	for i := uint64(2); i <= n; i++ {
+		if !p.Submit(img, i) {
+			t.Fatalf("Submit(%d) refused", i)
+		}
+	}
+	if _, seq, err = p.Next(ctx, n-1); err != nil || seq != n {
+		t.Fatalf("after burst: seq %d, %v; want %d", seq, err, n)
+	}
+	st := p.Stats()
+	t.Logf("burst: %v", st)
+	if st.Dropped == 0 || st.Processed >= n/2 {
+		t.Fatalf("pool queued instead of dropping: %v", st)
+	}
+	if st.Submitted != n || st.Processed+st.Dropped+st.Stale != n {
+		t.Fatalf("frames unaccounted for: %v", st)
+	}
+	if st.InferenceMs <= 0 || st.PreprocessMs <= 0 || st.PostprocessMs <= 0 {
+		t.Fatalf("stage timings missing: %v", st)
+	}
+	if m2, s2, ok := p.Latest(); !ok || s2 != n || m2.W != 256 || m2.H != 256 {
+		t.Fatalf("Latest = %d %v", s2, ok)
+	}
+}
+
+func TestPoolEveryKthSmoothingAndClose(t *testing.T) {
+	img := toRGBA(decode(t, "faceapi/sample1.jpg"))
+	p, err := NewPool(PoolOptions{Model: Landscape, Workers: 1, Every: 3, Smoothing: DefaultSmoothing, Threshold: 0.5, Feather: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var last uint64
+	for i := uint64(1); i <= 9; i++ {
+		took := p.Submit(img, i)
+		if took != ((i-1)%3 == 0) {
+			t.Fatalf("frame %d: taken=%v", i, took)
+		}
+		if took {
+			m, seq, err := p.Next(ctx, last)
+			if err != nil || seq != i {
+				t.Fatalf("Next after %d = %d, %v", i, seq, err)
+			}
+			last = seq
+			if m.W != 256 || m.H != 144 {
+				t.Fatalf("landscape mask %dx%d", m.W, m.H)
+			}
+			for _, c := range m.Conf {
+				if c < 0 || c > 1 {
+					t.Fatalf("refined value %g outside 0..1", c)
+				}
+			}
+		}
+	}
+	if st := p.Stats(); st.Skipped != 6 || st.Processed != 3 {
+		t.Fatalf("every-3rd: %v", st)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Submit(img, 100) {
+		t.Fatal("Submit after Close accepted")
+	}
+	if _, _, err := p.Next(ctx, last); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Next after Close: %v", err)
+	}
+	_ = p.Close()
+}
+
+func TestPoolMissingModel(t *testing.T) {
+	_, err := NewPool(PoolOptions{ModelPath: filepath.Join(t.TempDir(), "nope.onnx")})
+	if !errors.Is(err, ErrModelNotFound) {
+		t.Fatalf("NewPool with a missing model: %v", err)
+	}
+}
+
+func TestRefine(t *testing.T) {
+	m := Mask{W: 5, H: 1, Conf: []float32{0, 0.4, 0.5, 0.6, 1}}
+	Refine(m, 0.5, 0.1)
+	want := []float32{0, 0, 0.5, 1, 1}
+	for i := range want {
+		if math.Abs(float64(m.Conf[i]-want[i])) > 1e-6 {
+			t.Fatalf("Refine = %v want %v", m.Conf, want)
+		}
+	}
+	h := Mask{W: 2, H: 1, Conf: []float32{0.49, 0.51}}
+	Refine(h, 0.5, 0)
+	if h.Conf[0] != 0 || h.Conf[1] != 1 {
+		t.Fatalf("hard threshold: %v", h.Conf)
+	}
+	g := Mask{W: 2, H: 1, Conf: []float32{0, 1}}.Gray()
+	if g.Pix[0] != 0 || g.Pix[1] != 255 || g.Bounds().Dx() != 2 {
+		t.Fatalf("Gray: %v", g.Pix)
+	}
+}
