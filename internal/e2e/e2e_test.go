@@ -61,9 +61,9 @@ func (s *sentFrames) get(n uint16) image.Image {
 
 type pairStats struct {
 	checked, unstamped, missing int
-	minPSNR, sumPSNR           float64
-	audioFrames                int
-	audioEnergy                float64
+	minPSNR, sumPSNR            float64
+	audioFrames                 int
+	audioEnergy                 float64
 }
 
 // TestE2EThreeParticipants: podiumd on loopback, three participants
