@@ -66,6 +66,7 @@ func run(n, warm int, size, video, bgPath, effects string) error {
 	} else {
 		fmt.Printf(" (no GPU: %s)\n", info.Reason)
 	}
+	fmt.Printf("OPENCV_FOR_THREADS_NUM=%q (OpenCV's spinning worker pool slows llvmpipe; the Makefile sets 1)\n", os.Getenv("OPENCV_FOR_THREADS_NUM"))
 	fmt.Printf("frames: %s %dx%d (%d distinct, cycled), mask 256x144 synthetic, %d measured + %d warm-up per cell\n\n",
 		video, w, h, len(frames), n, warm)
 	fmt.Printf("%-14s %14s %14s %14s %14s %12s %12s\n", "effect", "GPU median ms", "GPU p95 ms", "CPU median ms", "CPU p95 ms", "CPU/GPU med", "CPU/GPU p95")
