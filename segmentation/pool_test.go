@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"gocv.io/x/gocv"
 )
 
 func toRGBA(img image.Image) *image.RGBA {
@@ -141,5 +143,64 @@ func TestRefine(t *testing.T) {
 	g := Mask{W: 2, H: 1, Conf: []float32{0, 1}}.Gray()
 	if g.Pix[0] != 0 || g.Pix[1] != 255 || g.Bounds().Dx() != 2 {
 		t.Fatalf("Gray: %v", g.Pix)
+	}
+}
+
+// TestInputFormatsAgree segments the same photo given as *image.YCbCr (the
+// JPEG decoder's output), *image.RGBA, *image.NRGBA, a sub-image, and a BGR
+// gocv.Mat: the masks must agree (mean |diff| < 0.01; conversions round
+// differently by a level or two).
+func TestInputFormatsAgree(t *testing.T) {
+	s, err := NewSegmenter(modelPath(t, GeneralModel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ycc := decode(t, "faceapi/sample1.jpg")
+	if _, ok := ycc.(*image.YCbCr); !ok {
+		t.Fatalf("decoded %T, want *image.YCbCr", ycc)
+	}
+	rgba := toRGBA(ycc)
+	nrgba := image.NewNRGBA(rgba.Bounds())
+	draw.Draw(nrgba, nrgba.Bounds(), rgba, image.Point{}, draw.Src)
+	// A sub-image with a non-zero origin and a stride wider than its rows.
+	big := image.NewRGBA(image.Rect(-7, -3, rgba.Bounds().Dx()+9, rgba.Bounds().Dy()+5))
+	draw.Draw(big, rgba.Bounds(), rgba, image.Point{}, draw.Src)
+	sub := big.SubImage(rgba.Bounds())
+	bgr, err := gocv.ImageToMatRGB(rgba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bgr.Close()
+
+	ref, err := s.Segment(rgba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, m Mask, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		sum := 0.0
+		for i := range ref.Conf {
+			sum += math.Abs(float64(ref.Conf[i] - m.Conf[i]))
+		}
+		mean := sum / float64(len(ref.Conf))
+		t.Logf("%s: mean |diff| vs RGBA %.4f", name, mean)
+		if mean > 0.01 {
+			t.Errorf("%s: mask differs from RGBA's by %.4f on average", name, mean)
+		}
+	}
+	m, err := s.Segment(ycc)
+	check("YCbCr 4:2:0", m, err)
+	m, err = s.Segment(nrgba)
+	check("NRGBA", m, err)
+	m, err = s.Segment(sub)
+	check("RGBA sub-image", m, err)
+	m, err = s.SegmentMat(bgr)
+	check("BGR Mat", m, err)
+	if _, err := s.Segment(image.NewRGBA(image.Rect(0, 0, 0, 0))); err == nil {
+		t.Error("empty image accepted")
 	}
 }
