@@ -18,15 +18,18 @@ import (
 // Preprocessing (as MediaPipe's ImageToTensorCalculator, except for the
 // resampling filter): the whole frame is resized to the model's W x H without
 // keeping the aspect ratio, converted to RGB and scaled to 0..1 (x/255), and
-// laid out NCHW [1,3,H,W]. Resizing uses cv::INTER_AREA (box averaging), which
-// for downscaling aliases less than MediaPipe's bilinear sampling and so
-// flickers less on noisy video.
+// laid out NCHW [1,3,H,W]. Resizing uses box averaging (cv::INTER_AREA),
+// which for downscaling aliases less than MediaPipe's bilinear sampling and so
+// flickers less on noisy video; frames more than twice the model size are
+// first brought to 2W x 2H bilinearly (cv::INTER_LINEAR) and then box-averaged
+// 2:1, which costs about 0.35 ms instead of 2.4 ms for a 1280x720 RGBA frame.
 type Segmenter struct {
 	net           gocv.Net
 	w, h          int
 	input, output string
 
 	resized gocv.Mat // model-size 8-bit, 4 or 3 channels
+	mid     gocv.Mat // 2W x 2H intermediate of downscale
 	rgb     gocv.Mat // model-size 8UC3 RGB, the network's input before scaling
 	planes  [3]gocv.Mat
 	blob    gocv.Mat
@@ -67,7 +70,7 @@ func NewSegmenter(modelPath string) (*Segmenter, error) {
 	_ = net.SetPreferableTarget(gocv.NetTargetCPU)
 	s := &Segmenter{
 		net: net, w: info.w, h: info.h, input: info.input, output: info.output,
-		resized: gocv.NewMat(), rgb: gocv.NewMat(), blob: gocv.NewMat(),
+		resized: gocv.NewMat(), mid: gocv.NewMat(), rgb: gocv.NewMat(), blob: gocv.NewMat(),
 	}
 	for i := range s.planes {
 		s.planes[i] = gocv.NewMat()
@@ -81,6 +84,7 @@ func (s *Segmenter) Size() (w, h int) { return s.w, s.h }
 // Close releases the network and scratch memory.
 func (s *Segmenter) Close() error {
 	s.resized.Close()
+	s.mid.Close()
 	s.rgb.Close()
 	s.blob.Close()
 	for i := range s.planes {
@@ -118,7 +122,6 @@ func (s *Segmenter) Prepare(img image.Image) error {
 	if r.Empty() {
 		return errors.New("segmentation: empty image")
 	}
-	size := image.Pt(s.w, s.h)
 	switch m := img.(type) {
 	case *image.RGBA:
 		return s.prepareRGBA(m.Pix, m.PixOffset(r.Min.X, r.Min.Y), m.Stride, r.Dx(), r.Dy())
@@ -146,7 +149,7 @@ func (s *Segmenter) Prepare(img image.Image) error {
 			if err != nil {
 				return err
 			}
-			gocv.Resize(src, p.dst, size, 0, 0, gocv.InterpolationArea)
+			s.downscale(src, p.dst)
 			src.Close()
 		}
 		gocv.Merge(s.planes[:], &s.resized)
@@ -174,7 +177,7 @@ func (s *Segmenter) PrepareMat(bgr gocv.Mat) error {
 	default:
 		return fmt.Errorf("segmentation: Mat type %v, want 8-bit BGR or BGRA", bgr.Type())
 	}
-	gocv.Resize(bgr, &s.resized, image.Pt(s.w, s.h), 0, 0, gocv.InterpolationArea)
+	s.downscale(bgr, &s.resized)
 	gocv.CvtColor(s.resized, &s.rgb, code)
 	s.ready = true
 	return nil
@@ -185,12 +188,23 @@ func (s *Segmenter) prepareRGBA(pix []byte, off, stride, w, h int) error {
 	if err != nil {
 		return err
 	}
-	gocv.Resize(src, &s.resized, image.Pt(s.w, s.h), 0, 0, gocv.InterpolationArea)
+	s.downscale(src, &s.resized)
 	src.Close()
 	// RGBA -> RGB: OpenCV's BGRA2BGR code just drops the 4th channel.
 	gocv.CvtColor(s.resized, &s.rgb, gocv.ColorBGRAToBGR)
 	s.ready = true
 	return nil
+}
+
+// downscale resizes src to the model size (see the Segmenter doc).
+func (s *Segmenter) downscale(src gocv.Mat, dst *gocv.Mat) {
+	size := image.Pt(s.w, s.h)
+	if src.Cols() > 2*s.w && src.Rows() > 2*s.h {
+		gocv.Resize(src, &s.mid, image.Pt(2*s.w, 2*s.h), 0, 0, gocv.InterpolationLinear)
+		gocv.Resize(s.mid, dst, size, 0, 0, gocv.InterpolationArea)
+		return
+	}
+	gocv.Resize(src, dst, size, 0, 0, gocv.InterpolationArea)
 }
 
 // planeMat wraps w x h pixels of ch channels starting at pix[off] with the
