@@ -1,0 +1,206 @@
+// Package session is the desktop app's call: it joins through
+// media/participant, sends the local camera and microphone wrappers,
+// routes decoded video to the frame store and decoded audio to the mixer,
+// plays the mix, and sums up levels and connection quality for the store.
+// It has no UI code.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/podiumhq/podium/media/participant"
+	"github.com/podiumhq/podium/media/rtcapi"
+	"github.com/podiumhq/podium/signaling/protocol"
+	"github.com/podiumhq/podium/ui/audioout"
+	"github.com/podiumhq/podium/ui/devices"
+	"github.com/podiumhq/podium/ui/frames"
+	"github.com/podiumhq/podium/ui/mixer"
+	"github.com/podiumhq/podium/ui/store"
+)
+
+// SelfID is the frame-store key of the self-view.
+const SelfID = "self"
+
+// Config describes a call.
+type Config struct {
+	URL, Token, Room, Name string
+	Video                  *devices.Video // nil: no video track
+	Audio                  *devices.Audio // nil: no audio track
+	Speaker                string         // playback device ID ("" default)
+	NoPlayback             bool           // mix but play nothing (tests, benchmarks)
+	Loopback               bool           // keep media on loopback (embedded host)
+	Frames                 *frames.Store
+	OnEvent                func(participant.Event)
+	// OnPlaybackError is told once when no sound card can play.
+	OnPlaybackError func(error)
+	// Tap, when set, sees every mixed 20 ms frame (tests).
+	Tap    func([]int16)
+	Logger *slog.Logger
+}
+
+// Session is a joined call.
+type Session struct {
+	cfg    Config
+	p      *participant.Participant
+	mix    *mixer.Mixer
+	player *audioout.Player
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Join connects and joins. Errors are worded for the user.
+func Join(ctx context.Context, cfg Config) (*Session, error) {
+	if cfg.Frames == nil {
+		cfg.Frames = frames.New()
+	}
+	s := &Session{cfg: cfg, mix: mixer.New()}
+	pc := participant.Config{URL: cfg.URL, Token: cfg.Token, Room: cfg.Room, Name: cfg.Name,
+		API: rtcapi.Options{LoopbackOnly: cfg.Loopback}, Logger: cfg.Logger,
+		OnVideoFrame: func(from, track string, img *image.YCbCr) { cfg.Frames.Put(from, img) },
+		OnAudio:      s.mix.Push,
+		OnEvent: func(e participant.Event) {
+			if e.Type == protocol.TypeParticipantLeft {
+				s.mix.Remove(e.Participant.ID)
+				cfg.Frames.Remove(e.Participant.ID)
+			}
+			if cfg.OnEvent != nil {
+				cfg.OnEvent(e)
+			}
+		}}
+	if cfg.Video != nil {
+		pc.Video = cfg.Video
+		prev := cfg.Video.OnFrame
+		cfg.Video.OnFrame = func(img *image.RGBA) {
+			cfg.Frames.Put(SelfID, img)
+			if prev != nil {
+				prev(img)
+			}
+		}
+	}
+	if cfg.Audio != nil {
+		pc.Audio = cfg.Audio
+	}
+	p, err := participant.Join(ctx, pc)
+	if err != nil {
+		return nil, Explain(cfg.URL, err)
+	}
+	s.p = p
+	if !cfg.NoPlayback {
+		pl, err := audioout.Open(cfg.Speaker)
+		if err != nil {
+			if cfg.OnPlaybackError != nil {
+				cfg.OnPlaybackError(fmt.Errorf("no sound output (%v): you will not hear others, the call goes on", err))
+			}
+		} else {
+			s.player = pl
+		}
+	}
+	mctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.mix.Run(mctx, func(pcm []int16) {
+			if s.player != nil {
+				s.player.Write(pcm)
+			}
+			if cfg.Tap != nil {
+				cfg.Tap(pcm)
+			}
+		})
+	}()
+	return s, nil
+}
+
+// Explain turns a join error into a message for the user.
+func Explain(url string, err error) error {
+	var pe *protocol.Error
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		return fmt.Errorf("the server refused to let you in: %s (%s)", pe.Message, pe.Code)
+	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &ne), strings.Contains(err.Error(), "dial"):
+		return fmt.Errorf("cannot reach the server at %s: is the address right and the server running? (%v)", url, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("the server at %s did not answer in time", url)
+	}
+	return fmt.Errorf("could not join: %v", err)
+}
+
+// Self is this participant.
+func (s *Session) Self() protocol.Participant { return s.p.Self() }
+
+// Roster is everyone else.
+func (s *Session) Roster() []protocol.Participant { return s.p.Roster() }
+
+// Frames is the frame store the tiles read.
+func (s *Session) Frames() *frames.Store { return s.cfg.Frames }
+
+// Stats returns the participant's receive statistics.
+func (s *Session) Stats() []participant.TrackStats { return s.p.Stats() }
+
+// Tick sums up levels, activity and connection quality for the store.
+func (s *Session) Tick() store.MediaTick {
+	levels, speaker := s.mix.Levels()
+	t := store.MediaTick{Remotes: map[string]store.RemoteMedia{}, ActiveSpeaker: speaker}
+	if s.cfg.Audio != nil {
+		t.MicLevelDB = s.cfg.Audio.LevelDB()
+	}
+	for _, m := range s.p.Roster() {
+		rm := store.RemoteMedia{LevelDB: -127, Muted: true, HasVideo: s.cfg.Frames.Live(m.ID)}
+		if l, ok := levels[m.ID]; ok {
+			rm.LevelDB, rm.Muted = l.DB, l.Muted
+		}
+		t.Remotes[m.ID] = rm
+	}
+	for _, ts := range s.p.Stats() {
+		rm, ok := t.Remotes[ts.From]
+		if !ok {
+			continue
+		}
+		if ts.Kind == "video" || rm.Quality == store.QualityUnknown {
+			rm.Quality, rm.LossPct, rm.JitterMs = Quality(ts)
+			if ts.Kind == "video" {
+				rm.FPS = ts.FPS
+			}
+		}
+		t.Remotes[ts.From] = rm
+	}
+	return t
+}
+
+// Quality grades a track: good below 2 % loss and 30 ms jitter (and, for
+// video, at least 20 fps), poor above 10 % loss, 100 ms jitter or below
+// 8 fps, fair otherwise.
+func Quality(ts participant.TrackStats) (store.Quality, float64, float64) {
+	if ts.Packets == 0 {
+		return store.QualityUnknown, 0, 0
+	}
+	loss := 100 * float64(ts.PacketsLost) / float64(ts.Packets+int(max(ts.PacketsLost, 0)))
+	video := ts.Kind == "video"
+	switch {
+	case loss > 10 || ts.JitterMs > 100 || (video && ts.FPS < 8):
+		return store.QualityPoor, loss, ts.JitterMs
+	case loss < 2 && ts.JitterMs < 30 && (!video || ts.FPS >= 20):
+		return store.QualityGood, loss, ts.JitterMs
+	}
+	return store.QualityFair, loss, ts.JitterMs
+}
+
+// Leave closes the call.
+func (s *Session) Leave() {
+	s.cancel()
+	s.wg.Wait()
+	s.p.Close()
+	if s.player != nil {
+		_ = s.player.Close()
+	}
+}
