@@ -264,8 +264,8 @@ func (p *Peer) negotiateLocked() {
 }
 
 // HandleAnswer applies the participant's answer. An answer that cannot be
-// applied returns an error wrapping ErrBadSDP; the SFU then rolls back and
-// sends a fresh offer so the participant can recover.
+// applied returns an error wrapping ErrBadSDP, and the outstanding offer is
+// sent again so the participant can recover.
 func (p *Peer) HandleAnswer(sdp string) error {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
@@ -274,13 +274,11 @@ func (p *Peer) HandleAnswer(sdp string) error {
 	}
 	err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
 	if err != nil {
-		// Back to stable, then offer again.
-		if rbErr := p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); rbErr != nil {
-			p.log.Warn("rollback after bad answer", "err", rbErr)
+		// Still in have-local-offer (pion has no rollback): send the
+		// outstanding offer again so the participant can answer it properly.
+		if ld := p.pc.PendingLocalDescription(); ld != nil {
+			p.sig.SendOffer(ld.SDP)
 		}
-		p.awaitingAnswer = false
-		p.pendingOffer = true
-		go p.Negotiate()
 		return fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
 	p.awaitingAnswer = false
