@@ -41,3 +41,7 @@ bench: deps $(TEST_PREREQS)
 
 clean:
 	rm -rf $(BIN) build artifacts
+
+.PHONY: bench-sfu
+bench-sfu: deps testdata
+	$(GO) test -run '^$$' -bench SFUForward -benchtime=3000x ./media/sfu/

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
 go vet ./...
+# The race detector on the server and concurrent media/signaling packages.
+go test -race -count=1 ./signaling/... ./media/sfu/... ./internal/host/...
 mkdir -p artifacts
 export PODIUM_ARTIFACTS="$PWD/artifacts"
 # A private display for Fyne screenshot tests.
