@@ -22,6 +22,7 @@ func main() {
 	isHeadless := fs.Bool("headless", false, "join without a window and print stats as JSON lines")
 	showVersion := fs.Bool("version", false, "print the version")
 	ho := headless.Flags(fs)
+	registerAppFlags(fs)
 	_ = fs.Parse(os.Args[1:])
 	if *showVersion {
 		fmt.Println("podium", version.Version)

@@ -26,7 +26,8 @@ import (
 	"github.com/podiumhq/podium/ui/store"
 )
 
-// SelfID is the frame-store key of the self-view.
+// SelfID is the frame-store key of the self-view (the caller's
+// devices.Video OnFrame puts it there).
 const SelfID = "self"
 
 // Config describes a call.
@@ -77,13 +78,6 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 		}}
 	if cfg.Video != nil {
 		pc.Video = cfg.Video
-		prev := cfg.Video.OnFrame
-		cfg.Video.OnFrame = func(img *image.RGBA) {
-			cfg.Frames.Put(SelfID, img)
-			if prev != nil {
-				prev(img)
-			}
-		}
 	}
 	if cfg.Audio != nil {
 		pc.Audio = cfg.Audio

@@ -144,8 +144,11 @@ type (
 	// ShowPanel opens a side panel (the open one again closes it).
 	ShowPanel struct{ Panel Panel }
 	// RemoteJoined and RemoteLeft follow the roster.
-	RemoteJoined struct{ ID, Name, Role string }
-	RemoteLeft   struct{ ID string }
+	RemoteJoined struct {
+		ID, Name, Role string
+		Existing       bool // already there when we joined: no toast
+	}
+	RemoteLeft struct{ ID string }
 	// MediaTick carries levels and statistics a few times per second.
 	MediaTick struct {
 		MicLevelDB    float64
@@ -265,9 +268,8 @@ func Reduce(s State, a Action) State {
 			s.HandRaised = !s.HandRaised
 		}
 	case ToggleScreenShare:
-		if s.Screen == ScreenCall {
-			s.ScreenShare = !s.ScreenShare
-		}
+		// Not available yet (needs a second video track); the app
+		// controller explains this in a toast.
 	case ShowPanel:
 		if s.Panel == a.Panel {
 			s.Panel = PanelNone
@@ -279,7 +281,9 @@ func Reduce(s State, a Action) State {
 			break
 		}
 		s.Remotes = append(append([]Remote(nil), s.Remotes...), Remote{ID: a.ID, Name: a.Name, Role: a.Role, Joined: time.Now(), LevelDB: -127, Muted: true})
-		s = s.toast(a.Name+" joined", false)
+		if !a.Existing {
+			s = s.toast(a.Name+" joined", false)
+		}
 	case RemoteLeft:
 		out := make([]Remote, 0, len(s.Remotes))
 		name := ""

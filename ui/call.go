@@ -1,0 +1,210 @@
+package ui
+
+import (
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/podiumhq/podium/ui/frames"
+	"github.com/podiumhq/podium/ui/session"
+	"github.com/podiumhq/podium/ui/store"
+)
+
+// callScreen: the remote tiles in an adaptive grid, the self-view in the
+// corner, a side panel (chat, participants, settings) and the controls.
+type callScreen struct {
+	obj                                   fyne.CanvasObject
+	grid                                  *fyne.Container
+	tiles                                 map[string]*tile
+	self                                  *tile
+	waiting                               *fyne.Container
+	title, count                          *widget.Label
+	invite                                *widget.Button
+	mic, cam, share, hand, chat, people   *widget.Button
+	settings, leave                       *widget.Button
+	side, sideBox                         *fyne.Container
+	chatPanel, peoplePanel, settingsPanel fyne.CanvasObject
+	peopleList                            *fyne.Container
+	form                                  *deviceForm
+	lastInvite                            string
+}
+
+func newCallScreen(ch Choices, clip func(string), get func() store.State, dispatch func(store.Action)) *callScreen {
+	c := &callScreen{tiles: map[string]*tile{}}
+	c.self = newTile(session.SelfID)
+	c.grid = container.New(&gridLayout{pad: 8})
+	waitLabel := widget.NewLabelWithStyle("Waiting for others to join…", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	c.waiting = container.NewCenter(waitLabel)
+	stage := container.New(&pipLayout{pad: 12}, container.NewStack(c.grid, c.waiting), c.self.obj)
+
+	c.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.count = widget.NewLabel("")
+	c.invite = widget.NewButtonWithIcon("Copy invite link", theme.ContentCopyIcon(), func() {
+		clip(c.lastInvite)
+		dispatch(store.Notify{Text: "Invite link copied to the clipboard"})
+	})
+	top := container.NewHBox(c.title, c.count, layout.NewSpacer(), c.invite)
+
+	btn := func(label string, icon fyne.Resource, a store.Action) *widget.Button {
+		return widget.NewButtonWithIcon(label, icon, func() { dispatch(a) })
+	}
+	c.mic = btn("Mute", theme.VolumeUpIcon(), store.ToggleMic{})
+	c.cam = btn("Stop video", theme.MediaVideoIcon(), store.ToggleCamera{})
+	c.share = btn("Share screen", theme.ComputerIcon(), store.ToggleScreenShare{})
+	c.hand = btn("Raise hand", theme.AccountIcon(), store.ToggleHand{})
+	c.chat = btn("Chat", theme.MailComposeIcon(), store.ShowPanel{Panel: store.PanelChat})
+	c.people = btn("Participants", theme.ListIcon(), store.ShowPanel{Panel: store.PanelParticipants})
+	c.settings = btn("Settings", theme.SettingsIcon(), store.ShowPanel{Panel: store.PanelSettings})
+	c.leave = btn("Leave", theme.LogoutIcon(), store.LeaveRequested{})
+	c.leave.Importance = widget.DangerImportance
+	controls := container.NewHBox(layout.NewSpacer(), c.mic, c.cam, c.share, c.hand, widget.NewSeparator(),
+		c.chat, c.people, c.settings, widget.NewSeparator(), c.leave, layout.NewSpacer())
+
+	chatNote := widget.NewLabel("Chat is not available yet: the signaling protocol has no chat message. It will appear here once it does.")
+	chatNote.Wrapping = fyne.TextWrapWord
+	chatEntry := widget.NewEntry()
+	chatEntry.SetPlaceHolder("Message everyone")
+	chatEntry.Disable()
+	c.chatPanel = container.NewBorder(widget.NewLabelWithStyle("Chat", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), chatEntry, nil, nil, chatNote)
+	c.peopleList = container.NewVBox()
+	c.peoplePanel = container.NewBorder(widget.NewLabelWithStyle("Participants", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil,
+		container.NewVScroll(c.peopleList))
+	c.form = newDeviceForm(ch, get, dispatch)
+	shortcuts := widget.NewLabel("")
+	for _, s := range Shortcuts {
+		shortcuts.SetText(shortcuts.Text + s.Label + "\n")
+	}
+	shortcuts.Importance = widget.LowImportance
+	c.settingsPanel = container.NewVScroll(container.NewVBox(widget.NewLabelWithStyle("Settings", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		c.form.obj, widget.NewLabelWithStyle("Keyboard shortcuts", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), shortcuts))
+	c.side = container.NewStack()
+	c.sideBox = container.New(&fixedWidth{w: 330}, container.NewPadded(c.side))
+	c.sideBox.Hide()
+	c.obj = container.NewBorder(container.NewPadded(top), container.NewPadded(controls), nil, c.sideBox, stage)
+	return c
+}
+
+func (c *callScreen) render(s store.State, fr *frames.Store) {
+	c.title.SetText(s.Settings.Room)
+	c.count.SetText(fmt.Sprintf("· %d in the call", len(s.Remotes)+1))
+	c.lastInvite = s.Invite
+	if s.Hosting && s.Invite != "" {
+		c.invite.Show()
+	} else {
+		c.invite.Hide()
+	}
+	// Tiles follow the roster in joining order.
+	ids := store.SortedRemoteIDs(s)
+	changed := len(ids) != len(c.grid.Objects)
+	seen := map[string]bool{}
+	objs := make([]fyne.CanvasObject, 0, len(ids))
+	for _, id := range ids {
+		seen[id] = true
+		t := c.tiles[id]
+		if t == nil {
+			t = newTile(id)
+			c.tiles[id] = t
+			changed = true
+		}
+		objs = append(objs, t.obj)
+		r, _ := s.Remote(id)
+		t.render(tileInfo{Name: r.Name, Muted: r.Muted, LevelDB: r.LevelDB, Quality: r.Quality, ShowQ: true,
+			HasVideo: r.HasVideo, Hand: r.Hand, Speaking: s.ActiveSpeaker == id})
+	}
+	for id := range c.tiles {
+		if !seen[id] {
+			delete(c.tiles, id)
+			changed = true
+		}
+	}
+	if changed {
+		c.grid.Objects = objs
+		c.grid.Refresh()
+	}
+	if len(ids) == 0 {
+		c.waiting.Show()
+	} else {
+		c.waiting.Hide()
+	}
+	c.self.render(tileInfo{Name: s.Settings.Name + " (you)", Muted: s.MicMuted, LevelDB: s.MicLevelDB,
+		HasVideo: !s.CameraOff, Hand: s.HandRaised})
+
+	toggle := func(b *widget.Button, on bool, onText, offText string, onIcon, offIcon fyne.Resource) {
+		text, icon, imp := offText, offIcon, widget.MediumImportance
+		if on {
+			text, icon, imp = onText, onIcon, widget.WarningImportance
+		}
+		if b.Text != text || b.Importance != imp {
+			b.Text, b.Icon, b.Importance = text, icon, imp
+			b.Refresh()
+		}
+	}
+	toggle(c.mic, s.MicMuted, "Unmute", "Mute", theme.VolumeMuteIcon(), theme.VolumeUpIcon())
+	toggle(c.cam, s.CameraOff, "Start video", "Stop video", theme.VisibilityOffIcon(), theme.MediaVideoIcon())
+	toggle(c.hand, s.HandRaised, "Lower hand", "Raise hand", theme.AccountIcon(), theme.AccountIcon())
+
+	var panel fyne.CanvasObject
+	switch s.Panel {
+	case store.PanelChat:
+		panel = c.chatPanel
+	case store.PanelParticipants:
+		panel = c.peoplePanel
+		c.renderPeople(s)
+	case store.PanelSettings:
+		panel = c.settingsPanel
+		c.form.render(s.Settings)
+	}
+	if panel == nil {
+		if len(c.side.Objects) > 0 {
+			c.side.Objects = nil
+			c.side.Refresh()
+			c.sideBox.Hide()
+		}
+	} else if len(c.side.Objects) == 0 || c.side.Objects[0] != panel {
+		c.side.Objects = []fyne.CanvasObject{panel}
+		c.sideBox.Show()
+		c.side.Refresh()
+	}
+}
+
+func (c *callScreen) renderPeople(s store.State) {
+	line := func(name, detail string, muted bool) fyne.CanvasObject {
+		icon := theme.VolumeUpIcon()
+		if muted {
+			icon = theme.VolumeMuteIcon()
+		}
+		d := widget.NewLabel(detail)
+		d.Importance = widget.LowImportance
+		d.Wrapping = fyne.TextWrapWord
+		return container.NewVBox(container.NewHBox(widget.NewIcon(icon), widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})), d)
+	}
+	objs := []fyne.CanvasObject{line(s.Settings.Name+" (you)", "", s.MicMuted)}
+	for _, id := range store.SortedRemoteIDs(s) {
+		r, _ := s.Remote(id)
+		objs = append(objs, line(r.Name, r.Role+" · "+qualityText(r), r.Muted))
+	}
+	c.peopleList.Objects = objs
+	c.peopleList.Refresh()
+}
+
+// refreshVideo swaps in the newest frames; called once per video tick
+// on the UI thread.
+func (c *callScreen) refreshVideo(fr *frames.Store) bool {
+	any := false
+	for id, t := range c.tiles {
+		if img, fresh := fr.Take(id); fresh {
+			t.img.Image = img
+			t.img.Refresh()
+			any = true
+		}
+	}
+	if img, fresh := fr.Take(session.SelfID); fresh {
+		c.self.img.Image = img
+		c.self.img.Refresh()
+	}
+	return any
+}

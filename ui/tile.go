@@ -1,0 +1,261 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/podiumhq/podium/ui/store"
+)
+
+var (
+	tileBG      = color.NRGBA{0x20, 0x24, 0x2c, 0xff}
+	barBG       = color.NRGBA{0, 0, 0, 0xa0}
+	speakColor  = color.NRGBA{0x3d, 0xdc, 0x84, 0xff}
+	levelColor  = color.NRGBA{0x3d, 0xdc, 0x84, 0xff}
+	mutedColor  = color.NRGBA{0xe0, 0x4f, 0x4f, 0xff}
+	qualityCols = map[store.Quality]color.Color{
+		store.QualityGood: color.NRGBA{0x3d, 0xdc, 0x84, 0xff}, store.QualityFair: color.NRGBA{0xf0, 0xc0, 0x40, 0xff},
+		store.QualityPoor: color.NRGBA{0xe0, 0x4f, 0x4f, 0xff}, store.QualityUnknown: color.NRGBA{0x80, 0x80, 0x80, 0xff}}
+)
+
+// tile shows one participant: video (or initials when there is none),
+// name, mute badge, level meter, connection quality, raised hand, and a
+// green border while they speak.
+type tile struct {
+	id      string
+	obj     fyne.CanvasObject
+	img     *canvas.Image
+	avatar  *fyne.Container
+	initial *canvas.Text
+	name    *canvas.Text
+	muted   *widget.Icon
+	level   *canvas.Rectangle
+	levelW  float32
+	quality [3]*canvas.Rectangle
+	hand    *canvas.Text
+	border  *canvas.Rectangle
+}
+
+func newTile(id string) *tile {
+	t := &tile{id: id, levelW: 60}
+	t.img = &canvas.Image{FillMode: canvas.ImageFillContain, ScaleMode: canvas.ImageScaleFastest}
+	circle := canvas.NewCircle(color.NRGBA{0x4a, 0x5a, 0x7a, 0xff})
+	t.initial = canvas.NewText("", color.White)
+	t.initial.TextSize = 36
+	t.initial.TextStyle.Bold = true
+	t.avatar = container.NewCenter(container.New(&squareLayout{side: 96}, circle, container.NewCenter(t.initial)))
+	t.name = canvas.NewText("", color.White)
+	t.name.TextSize = 13
+	t.muted = widget.NewIcon(theme.VolumeMuteIcon())
+	t.level = canvas.NewRectangle(levelColor)
+	levelBG := canvas.NewRectangle(color.NRGBA{0x50, 0x50, 0x50, 0xff})
+	meter := container.New(&meterLayout{w: t.levelW, h: 6, fill: t.level}, levelBG, t.level)
+	q := container.NewHBox()
+	for i := range t.quality {
+		r := canvas.NewRectangle(qualityCols[store.QualityUnknown])
+		t.quality[i] = r
+		q.Add(container.New(&barLayout{w: 4, h: float32(5 + 4*i), maxH: 13}, r))
+	}
+	t.hand = canvas.NewText("", color.NRGBA{0xff, 0xd0, 0x40, 0xff})
+	t.hand.TextSize = 15
+	t.hand.TextStyle.Bold = true
+	bottom := container.NewStack(canvas.NewRectangle(barBG),
+		container.NewHBox(t.muted, t.name, layout.NewSpacer(), t.hand, container.NewCenter(meter), q))
+	t.border = canvas.NewRectangle(color.Transparent)
+	t.border.StrokeWidth = 3
+	t.border.CornerRadius = 6
+	bg := canvas.NewRectangle(tileBG)
+	bg.CornerRadius = 6
+	t.obj = container.NewStack(bg, t.avatar, t.img, container.NewBorder(nil, bottom, nil, nil), t.border)
+	return t
+}
+
+func initials(name string) string {
+	f := strings.Fields(name)
+	switch {
+	case len(f) == 0:
+		return "?"
+	case len(f) == 1:
+		r := []rune(f[0])
+		return strings.ToUpper(string(r[:1]))
+	}
+	return strings.ToUpper(string([]rune(f[0])[:1]) + string([]rune(f[len(f)-1])[:1]))
+}
+
+// tileInfo is what a tile renders besides the video.
+type tileInfo struct {
+	Name     string
+	Muted    bool
+	LevelDB  float64
+	Quality  store.Quality
+	HasVideo bool
+	Hand     bool
+	Speaking bool
+	ShowQ    bool
+}
+
+func (t *tile) render(in tileInfo) {
+	if t.name.Text != in.Name {
+		t.name.Text = in.Name
+		t.name.Refresh()
+		t.initial.Text = initials(in.Name)
+		t.initial.Refresh()
+	}
+	if in.HasVideo != t.img.Visible() {
+		t.img.Hidden = !in.HasVideo
+		t.img.Refresh()
+	}
+	if in.HasVideo == t.avatar.Visible() {
+		t.avatar.Hidden = in.HasVideo
+		t.avatar.Refresh()
+	}
+	if in.Muted != t.muted.Visible() {
+		t.muted.Hidden = !in.Muted
+		t.muted.Refresh()
+	}
+	// Level: -60 dBov empty, -10 dBov full.
+	frac := float32(math.Max(0, math.Min(1, (in.LevelDB+60)/50)))
+	if in.Muted {
+		frac = 0
+	}
+	t.level.Resize(fyne.NewSize(frac*t.levelW, 6))
+	t.level.Refresh()
+	for i, r := range t.quality {
+		c := qualityCols[store.QualityUnknown]
+		if in.ShowQ && int(in.Quality) >= i+1 {
+			c = qualityCols[in.Quality]
+		}
+		if !in.ShowQ {
+			r.Hide()
+		} else {
+			r.Show()
+		}
+		if r.FillColor != c {
+			r.FillColor = c
+			r.Refresh()
+		}
+	}
+	hand := ""
+	if in.Hand {
+		hand = "✋ hand raised"
+	}
+	if t.hand.Text != hand {
+		t.hand.Text = hand
+		t.hand.Refresh()
+	}
+	var bc color.Color = color.Transparent
+	if in.Speaking {
+		bc = speakColor
+	}
+	if t.border.StrokeColor != bc {
+		t.border.StrokeColor = bc
+		t.border.Refresh()
+	}
+}
+
+// qualityText describes a remote's connection for the participants panel.
+func qualityText(r store.Remote) string {
+	if r.Quality == store.QualityUnknown {
+		return "connecting"
+	}
+	return fmt.Sprintf("%s (%.0f fps, %.1f%% loss, %.0f ms jitter)", r.Quality, r.FPS, r.LossPct, r.JitterMs)
+}
+
+// gridLayout arranges tiles in the largest equal 4:3 cells that fit, in
+// ceil(sqrt(n)) columns, centred.
+type gridLayout struct{ pad float32 }
+
+func (g *gridLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(160, 120) }
+
+func (g *gridLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	n := len(objs)
+	if n == 0 {
+		return
+	}
+	cols := int(math.Ceil(math.Sqrt(float64(n))))
+	if size.Width > 0 && size.Height > 0 && n == 2 && size.Width/size.Height > 1.2 {
+		cols = 2
+	}
+	rows := (n + cols - 1) / cols
+	w := (size.Width - g.pad*float32(cols+1)) / float32(cols)
+	h := w * 3 / 4
+	if hMax := (size.Height - g.pad*float32(rows+1)) / float32(rows); h > hMax {
+		h = hMax
+		w = h * 4 / 3
+	}
+	x0 := (size.Width - (w*float32(cols) + g.pad*float32(cols-1))) / 2
+	y0 := (size.Height - (h*float32(rows) + g.pad*float32(rows-1))) / 2
+	for i, o := range objs {
+		r, c := i/cols, i%cols
+		inRow := cols
+		if r == rows-1 && n%cols != 0 {
+			inRow = n % cols // centre the last, shorter row
+		}
+		xr := x0 + (w+g.pad)*float32(cols-inRow)/2
+		o.Move(fyne.NewPos(xr+float32(c)*(w+g.pad), y0+float32(r)*(h+g.pad)))
+		o.Resize(fyne.NewSize(w, h))
+	}
+}
+
+// pipLayout fills the area with the first object and puts the second (the
+// self-view) in the bottom-right corner at a quarter of the width.
+type pipLayout struct{ pad float32 }
+
+func (p *pipLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(320, 240) }
+
+func (p *pipLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[0].Resize(size)
+	if len(objs) > 1 {
+		w := max(160, size.Width/5)
+		h := w * 3 / 4
+		objs[1].Resize(fyne.NewSize(w, h))
+		objs[1].Move(fyne.NewPos(size.Width-w-p.pad, size.Height-h-p.pad))
+	}
+}
+
+type squareLayout struct{ side float32 }
+
+func (s *squareLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(s.side, s.side) }
+func (s *squareLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(fyne.NewSize(s.side, s.side))
+		o.Move(fyne.NewPos((size.Width-s.side)/2, (size.Height-s.side)/2))
+	}
+}
+
+// meterLayout: background full width, fill keeps its own width.
+type meterLayout struct {
+	w, h float32
+	fill fyne.CanvasObject
+}
+
+func (m *meterLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(m.w, m.h) }
+func (m *meterLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, (size.Height-m.h)/2))
+		if o != m.fill {
+			o.Resize(fyne.NewSize(m.w, m.h))
+		}
+	}
+}
+
+// barLayout is one quality bar, bottom-aligned.
+type barLayout struct{ w, h, maxH float32 }
+
+func (b *barLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(b.w+2, b.maxH) }
+func (b *barLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(fyne.NewSize(b.w, b.h))
+		o.Move(fyne.NewPos(1, (size.Height+b.maxH)/2-b.h))
+	}
+}
