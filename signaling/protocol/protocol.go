@@ -67,6 +67,12 @@ type JoinBody struct {
 	// Publish is how many video and audio tracks the client will send at once
 	// (default one of each).
 	Publish *PublishBody `json:"publish,omitempty"`
+	// SignalingOnly joins without a media session (no PeerConnection): chat,
+	// hands, Q&A and polls only. Load generators and text-only clients use it.
+	SignalingOnly bool `json:"signalingOnly,omitempty"`
+	// ClientTimeMs is the client's clock at send time (ms since the Unix
+	// epoch): the server's first clock-offset sample.
+	ClientTimeMs int64 `json:"clientTimeMs,omitempty"`
 }
 
 // PublishBody counts tracks a client wants to send.
@@ -89,6 +95,8 @@ type JoinedBody struct {
 	Participants []Participant `json:"participants"`
 	// ServerTimeMs is the server's clock at send time, in ms since the Unix epoch.
 	ServerTimeMs int64 `json:"serverTimeMs"`
+	// State is the room state (hands, stage, chat history, Q&A, polls).
+	State *RoomSnapshot `json:"state,omitempty"`
 }
 
 // ParticipantLeftBody announces a departure.
@@ -112,6 +120,10 @@ type CandidateBody struct {
 // NTP-style offset estimate.
 type PingBody struct {
 	ClientTimeMs int64 `json:"clientTimeMs"`
+	// RTTMs is the round trip the client measured on its previous ping (ms;
+	// 0: unknown). The server uses it to estimate the client's clock offset
+	// as arrival - ClientTimeMs - RTTMs/2, keeping the lowest-RTT sample.
+	RTTMs int64 `json:"rttMs,omitempty"`
 }
 
 // PongBody echoes the client's clock and adds the server's (ms since epoch).
