@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
-# `make run`: starts podiumd on loopback and two headless participants that
-# publish the real test video, printing their stats. (The desktop app
-# replaces this once it lands.)
+# `make run`: opens the Podium app hosting a meeting and joins it, then two
+# headless guests join the same meeting with the real test video
+# (vtest.avi + speech) and a photo (sample1.jpg, pan and zoom + tone), so
+# the call screen shows moving video at once. With no DISPLAY it runs under
+# Xvfb and saves a screenshot of the window to artifacts/run.png.
+# RUN_DURATION=30s stops everything after that long (default: until the
+# window closes or Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secret=$(head -c 24 /dev/urandom | base64)
-export PODIUM_SECRET="$secret"
-bin/podiumd serve --addr 127.0.0.1:7880 --loopback &
-srv=$!
-trap 'kill $srv $(jobs -p) 2>/dev/null || true' EXIT
-for i in $(seq 50); do curl -sf http://127.0.0.1:7880/healthz >/dev/null && break; sleep 0.1; done
-t1=$(bin/podiumd token --room demo --name Alice --role presenter)
-t2=$(bin/podiumd token --room demo --name Bob --role attendee)
-bin/podium --headless --loopback --token "$t1" --video testdata/opencv/vtest.avi --audio testdata/speech.wav --duration "${RUN_DURATION:-0}" &
-bin/podium --headless --loopback --token "$t2" --video testdata/faceapi/sample1.jpg --audio tone --duration "${RUN_DURATION:-0}" &
-wait -n
+export LANG=en_US.UTF-8
+if [ -z "${DISPLAY:-}" ]; then
+  echo "run: no DISPLAY: running under Xvfb (screenshot in artifacts/run.png)"
+  exec xvfb-run -a -s "-screen 0 1280x800x24" bash "$0" "$@"
+fi
+mkdir -p build artifacts
+invite=build/invite.txt
+rm -f "$invite"
+bin/podium --host --join --name "${PODIUM_NAME:-Host}" --invite-file "$invite" &
+app=$!
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$invite" ] && break; sleep 0.1; done
+[ -s "$invite" ] || { echo "run: the app did not start hosting"; exit 1; }
+url=$(sed -n 's/^url=//p' "$invite"); room=$(sed -n 's/^room=//p' "$invite")
+echo "run: hosting $room at $url; invite link: $(sed -n 's/^invite=//p' "$invite")"
+dur=${RUN_DURATION:-0}
+bin/podium --headless --loopback --url "$url" --room "$room" --name Alice --video testdata/opencv/vtest.avi --audio testdata/speech.wav --duration "$dur" >build/guest-alice.log 2>&1 &
+bin/podium --headless --loopback --url "$url" --room "$room" --name Bob --video testdata/faceapi/sample1.jpg --audio tone --duration "$dur" >build/guest-bob.log 2>&1 &
+if [ -n "${XVFB_RUN_PID:-}${XAUTHORITY:-}" ] && [[ "${DISPLAY}" == :9* || -z "${RUN_INTERACTIVE:-}" ]]; then
+  ( sleep 12; id=$(xdotool search --onlyvisible --name '^Podium$' | head -1) && import -window "$id" artifacts/run.png && echo "run: screenshot saved to artifacts/run.png" ) &
+fi
+if [ "$dur" != "0" ]; then
+  ( sleep "${dur%s}"; kill $app 2>/dev/null ) &
+fi
+wait $app

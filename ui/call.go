@@ -37,9 +37,9 @@ func newCallScreen(ch Choices, clip func(string), get func() store.State, dispat
 	c := &callScreen{tiles: map[string]*tile{}}
 	c.self = newTile(session.SelfID)
 	c.grid = container.New(&gridLayout{pad: 8})
-	waitLabel := widget.NewLabelWithStyle("Waiting for others to join…", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	waitLabel := widget.NewLabelWithStyle("Waiting for others to join… share the invite link.", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	c.waiting = container.NewCenter(waitLabel)
-	stage := container.New(&pipLayout{pad: 12}, container.NewStack(c.grid, c.waiting), c.self.obj)
+	stage := container.NewStack(c.grid, container.NewVBox(c.waiting))
 
 	c.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	c.count = widget.NewLabel("")
@@ -82,7 +82,7 @@ func newCallScreen(ch Choices, clip func(string), get func() store.State, dispat
 	c.settingsPanel = container.NewVScroll(container.NewVBox(widget.NewLabelWithStyle("Settings", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		c.form.obj, widget.NewLabelWithStyle("Keyboard shortcuts", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), shortcuts))
 	c.side = container.NewStack()
-	c.sideBox = container.New(&fixedWidth{w: 330}, container.NewPadded(c.side))
+	c.sideBox = container.New(&widthLayout{w: 330}, container.NewPadded(c.side))
 	c.sideBox.Hide()
 	c.obj = container.NewBorder(container.NewPadded(top), container.NewPadded(controls), nil, c.sideBox, stage)
 	return c
@@ -99,7 +99,7 @@ func (c *callScreen) render(s store.State, fr *frames.Store) {
 	}
 	// Tiles follow the roster in joining order.
 	ids := store.SortedRemoteIDs(s)
-	changed := len(ids) != len(c.grid.Objects)
+	changed := len(ids)+1 != len(c.grid.Objects)
 	seen := map[string]bool{}
 	objs := make([]fyne.CanvasObject, 0, len(ids))
 	for _, id := range ids {
@@ -121,6 +121,7 @@ func (c *callScreen) render(s store.State, fr *frames.Store) {
 			changed = true
 		}
 	}
+	objs = append(objs, c.self.obj) // the self-view is the last tile
 	if changed {
 		c.grid.Objects = objs
 		c.grid.Refresh()
@@ -179,8 +180,12 @@ func (c *callScreen) renderPeople(s store.State) {
 		}
 		d := widget.NewLabel(detail)
 		d.Importance = widget.LowImportance
-		d.Wrapping = fyne.TextWrapWord
-		return container.NewVBox(container.NewHBox(widget.NewIcon(icon), widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})), d)
+		d.Truncation = fyne.TextTruncateEllipsis
+		head := container.NewHBox(widget.NewIcon(icon), widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+		if detail == "" {
+			return head
+		}
+		return container.NewVBox(head, d)
 	}
 	objs := []fyne.CanvasObject{line(s.Settings.Name+" (you)", "", s.MicMuted)}
 	for _, id := range store.SortedRemoteIDs(s) {
@@ -207,4 +212,22 @@ func (c *callScreen) refreshVideo(fr *frames.Store) bool {
 		c.self.img.Refresh()
 	}
 	return any
+}
+
+// widthLayout gives its children width w and the full height.
+type widthLayout struct{ w float32 }
+
+func (l *widthLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	h := float32(0)
+	for _, o := range objs {
+		h = max(h, o.MinSize().Height)
+	}
+	return fyne.NewSize(l.w, h)
+}
+
+func (l *widthLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
 }

@@ -42,6 +42,7 @@ type tile struct {
 	levelW  float32
 	quality [3]*canvas.Rectangle
 	hand    *canvas.Text
+	handBox *fyne.Container
 	border  *canvas.Rectangle
 }
 
@@ -69,13 +70,16 @@ func newTile(id string) *tile {
 	t.hand.TextSize = 15
 	t.hand.TextStyle.Bold = true
 	bottom := container.NewStack(canvas.NewRectangle(barBG),
-		container.NewHBox(t.muted, t.name, layout.NewSpacer(), t.hand, container.NewCenter(meter), q))
+		container.NewHBox(t.muted, t.name, layout.NewSpacer(), container.NewCenter(meter), q))
 	t.border = canvas.NewRectangle(color.Transparent)
 	t.border.StrokeWidth = 3
 	t.border.CornerRadius = 6
 	bg := canvas.NewRectangle(tileBG)
 	bg.CornerRadius = 6
-	t.obj = container.NewStack(bg, t.avatar, t.img, container.NewBorder(nil, bottom, nil, nil), t.border)
+	handBadge := container.NewHBox(container.NewStack(canvas.NewRectangle(barBG), container.NewPadded(t.hand)), layout.NewSpacer())
+	t.handBox = handBadge
+	handBadge.Hide()
+	t.obj = container.NewStack(bg, t.avatar, t.img, container.NewBorder(handBadge, bottom, nil, nil), t.border)
 	return t
 }
 
@@ -144,13 +148,10 @@ func (t *tile) render(in tileInfo) {
 			r.Refresh()
 		}
 	}
-	hand := ""
-	if in.Hand {
-		hand = "✋ hand raised"
-	}
-	if t.hand.Text != hand {
-		t.hand.Text = hand
-		t.hand.Refresh()
+	if in.Hand != t.handBox.Visible() {
+		t.hand.Text = "Hand raised"
+		t.handBox.Hidden = !in.Hand
+		t.handBox.Refresh()
 	}
 	var bc color.Color = color.Transparent
 	if in.Speaking {
@@ -203,23 +204,6 @@ func (g *gridLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		xr := x0 + (w+g.pad)*float32(cols-inRow)/2
 		o.Move(fyne.NewPos(xr+float32(c)*(w+g.pad), y0+float32(r)*(h+g.pad)))
 		o.Resize(fyne.NewSize(w, h))
-	}
-}
-
-// pipLayout fills the area with the first object and puts the second (the
-// self-view) in the bottom-right corner at a quarter of the width.
-type pipLayout struct{ pad float32 }
-
-func (p *pipLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(320, 240) }
-
-func (p *pipLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	objs[0].Move(fyne.NewPos(0, 0))
-	objs[0].Resize(size)
-	if len(objs) > 1 {
-		w := max(160, size.Width/5)
-		h := w * 3 / 4
-		objs[1].Resize(fyne.NewSize(w, h))
-		objs[1].Move(fyne.NewPos(size.Width-w-p.pad, size.Height-h-p.pad))
 	}
 }
 
