@@ -195,9 +195,12 @@ func TestBadInputBadToken(t *testing.T) {
 	h := startHost(t, false)
 	by, _ := join(t, h, "r", "bystander")
 	for name, tk := range map[string]string{
-		"garbage":     "not.a.jwt",
-		"wrongsecret": func() string { s, _ := token.Issuer{Secret: []byte("another-secret-0123456789")}.Issue("r", "x", "x", protocol.RoleHost, time.Hour); return s }(),
-		"empty":       "",
+		"garbage": "not.a.jwt",
+		"wrongsecret": func() string {
+			s, _ := token.Issuer{Secret: []byte("another-secret-0123456789")}.Issue("r", "x", "x", protocol.RoleHost, time.Hour)
+			return s
+		}(),
+		"empty": "",
 	} {
 		c := dial(t, h)
 		send(t, c, protocol.TypeJoin, protocol.JoinBody{Token: tk})
