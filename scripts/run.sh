@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 export LANG=en_US.UTF-8
 if [ -z "${DISPLAY:-}" ]; then
   echo "run: no DISPLAY: running under Xvfb (screenshot in artifacts/run.png)"
+  export PODIUM_RUN_XVFB=1
   exec xvfb-run -a -s "-screen 0 1280x800x24" bash "$0" "$@"
 fi
 mkdir -p build artifacts
@@ -26,7 +27,7 @@ echo "run: hosting $room at $url; invite link: $(sed -n 's/^invite=//p' "$invite
 dur=${RUN_DURATION:-0}
 bin/podium --headless --loopback --url "$url" --room "$room" --name Alice --video testdata/opencv/vtest.avi --audio testdata/speech.wav --duration "$dur" >build/guest-alice.log 2>&1 &
 bin/podium --headless --loopback --url "$url" --room "$room" --name Bob --video testdata/faceapi/sample1.jpg --audio tone --duration "$dur" >build/guest-bob.log 2>&1 &
-if [ -n "${XVFB_RUN_PID:-}${XAUTHORITY:-}" ] && [[ "${DISPLAY}" == :9* || -z "${RUN_INTERACTIVE:-}" ]]; then
+if [ -n "${PODIUM_RUN_XVFB:-}" ]; then
   ( sleep 12; id=$(xdotool search --onlyvisible --name '^Podium$' | head -1) && import -window "$id" artifacts/run.png && echo "run: screenshot saved to artifacts/run.png" ) &
 fi
 if [ "$dur" != "0" ]; then
