@@ -210,14 +210,17 @@ func (p *Pipeline) Effect() Background { return p.want.Load().bg }
 
 // Process is participant.Config.Process: it returns the frame composited
 // under the current effect as I420 (*image.YCbCr, frame size), or frame
-// itself when there is no effect. It never returns nil and never blocks on
+// itself when there is no effect (nil for nil). It never blocks on
 // inference except once after the effect is switched on (FirstMaskWait).
 // frame is not modified and not kept (the segmentation pool gets a copy).
 func (p *Pipeline) Process(frame *image.RGBA) image.Image {
+	if frame == nil {
+		return nil
+	}
 	t0 := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || frame == nil || frame.Rect.Empty() {
+	if p.closed || frame.Rect.Empty() {
 		return frame
 	}
 	p.seq++
