@@ -120,10 +120,18 @@ type CandidateBody struct {
 // NTP-style offset estimate.
 type PingBody struct {
 	ClientTimeMs int64 `json:"clientTimeMs"`
-	// RTTMs is the round trip the client measured on its previous ping (ms;
-	// 0: unknown). The server uses it to estimate the client's clock offset
-	// as arrival - ClientTimeMs - RTTMs/2, keeping the lowest-RTT sample.
-	RTTMs int64 `json:"rttMs,omitempty"`
+	// Last reports the client's previous completed ping, from which the
+	// server estimates the client's clock offset (room.Clock).
+	Last *PingExchange `json:"last,omitempty"`
+}
+
+// PingExchange is one completed ping as the client saw it: sent at
+// ClientSentMs, answered with ServerTimeMs, pong received at ClientRecvMs
+// (client clock for the client times; all ms since the Unix epoch).
+type PingExchange struct {
+	ClientSentMs int64 `json:"clientSentMs"`
+	ServerTimeMs int64 `json:"serverTimeMs"`
+	ClientRecvMs int64 `json:"clientRecvMs"`
 }
 
 // PongBody echoes the client's clock and adds the server's (ms since epoch).

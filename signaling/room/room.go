@@ -133,7 +133,10 @@ type State struct {
 	Hands   map[string]*Hand   `json:"hands"`
 	// Queue is the raised hands in order.
 	Queue []QueueKey `json:"queue"`
-	// LowerAllMs is the last lower-all's time (priority 1); 0: none.
+	// LowerAll is set once a presenter lowered all hands; LowerAllMs is the
+	// latest lower-all's time (server ms, priority 1): any hand write older
+	// than it loses.
+	LowerAll   bool                   `json:"lowerAll"`
 	LowerAllMs int64                  `json:"lowerAllMs"`
 	Stage      map[string]bool        `json:"stage"`
 	Spotlight  string                 `json:"spotlight"`
@@ -548,22 +551,30 @@ func (s *State) request(m *Member, a Action) ([]Event, error) {
 			return nil, ErrForbidden
 		}
 		t := HandTime(a.ClickMs, a.OffsetMs, a.AtMs, s.Config.MaxLatencyMs)
-		if t > s.LowerAllMs {
-			s.LowerAllMs = t
+		if !s.LowerAll || t > s.LowerAllMs {
+			s.LowerAll, s.LowerAllMs = true, t
 		}
+		ids := make([]string, 0, len(s.Hands))
+		for id := range s.Hands {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
 		var lowered []protocol.HandEntry
-		keep := s.Queue[:0:0]
-		for _, k := range s.Queue {
-			h := s.Hands[k.ID]
-			if h.StampMs < t || (h.StampMs == t && h.StampPrio < 1) {
-				h.Raised, h.StampMs, h.StampPrio, h.Reason, h.By = false, t, 1, "lower-all", m.ID
-				lowered = append(lowered, s.entry(k.ID))
-				ev = append(ev, Event{To: ToOne, ID: k.ID, Type: protocol.TypeHandPosition})
-			} else {
-				keep = append(keep, k)
+		for _, id := range ids {
+			h := s.Hands[id]
+			if h.StampMs > t || (h.StampMs == t && h.StampPrio >= 1) {
+				continue // a newer write
+			}
+			was := h.Raised
+			if was {
+				s.queueRemove(QueueKey{h.TimeMs, id})
+			}
+			h.Raised, h.TimeMs, h.StampMs, h.StampPrio, h.Reason, h.By = false, 0, t, 1, "lower-all", m.ID
+			if was {
+				lowered = append(lowered, s.entry(id))
+				ev = append(ev, Event{To: ToOne, ID: id, Type: protocol.TypeHandPosition})
 			}
 		}
-		s.Queue = keep
 		for i := range ev {
 			ev[i].Body = protocol.HandPositionBody{Position: 0, Count: len(s.Queue)}
 		}
@@ -778,36 +789,31 @@ func (s *State) request(m *Member, a Action) ([]Event, error) {
 
 // writeHand applies a last-writer-wins write (raised, at time t with
 // priority prio) to id's hand and returns the events and whether it won.
+// The hand's value is that of the winning write, and a raised hand's place
+// is the winning raise's time, so the result does not depend on the order
+// writes arrive in.
 func (s *State) writeHand(id string, raised bool, t int64, prio int, reason, by string) ([]Event, bool) {
+	if !s.beats(id, t, prio) {
+		return nil, false
+	}
 	h := s.Hands[id]
 	if h == nil {
 		h = &Hand{}
+		s.Hands[id] = h
 	}
-	stampT, stampP := h.StampMs, h.StampPrio
-	if s.LowerAllMs > stampT || (s.LowerAllMs == stampT && stampP < 1 && s.LowerAllMs != 0) {
-		stampT, stampP = s.LowerAllMs, 1
-	}
-	if s.Hands[id] != nil || s.LowerAllMs != 0 {
-		if t < stampT || (t == stampT && prio <= stampP) {
-			return nil, false // an older (or equal) write: it lost
-		}
-	}
-	s.Hands[id] = h
-	was := h.Raised
+	was, wasT := h.Raised, h.TimeMs
 	h.StampMs, h.StampPrio, h.By = t, prio, by
-	switch {
-	case raised && !was:
+	if was {
+		s.queueRemove(QueueKey{wasT, id})
+	}
+	if raised {
 		h.Raised, h.TimeMs, h.Reason = true, t, ""
 		s.queueInsert(QueueKey{t, id})
-	case !raised && was:
-		s.queueRemove(QueueKey{h.TimeMs, id})
-		h.Raised, h.Reason = false, reason
-	default:
-		// Already in that state: the stamp moves on, the place stays.
-		if !raised {
-			h.Reason = reason
-		}
-		return nil, true
+	} else {
+		h.Raised, h.TimeMs, h.Reason = false, 0, reason // a lowered hand has no place
+	}
+	if !was && !raised {
+		return nil, true // still down: nothing to tell
 	}
 	ev := []Event{
 		{To: ToPresenters, Type: protocol.TypeHands, Body: protocol.HandsBody{Hands: []protocol.HandEntry{s.entry(id)}, Count: len(s.Queue)}},
@@ -817,6 +823,16 @@ func (s *State) writeHand(id string, raised bool, t int64, prio int, reason, by 
 		ev = append(ev, Event{To: ToOne, ID: id, Type: protocol.TypeHandPosition, Body: protocol.HandPositionBody{Position: s.Position(id), Count: len(s.Queue)}})
 	}
 	return ev, true
+}
+
+// beats reports whether a write at (t, prio) is newer than id's hand's
+// stamp and the room's last lower-all.
+func (s *State) beats(id string, t int64, prio int) bool {
+	newer := func(st int64, sp int) bool { return t > st || (t == st && prio > sp) }
+	if h := s.Hands[id]; h != nil && !newer(h.StampMs, h.StampPrio) {
+		return false
+	}
+	return !s.LowerAll || newer(s.LowerAllMs, 1)
 }
 
 // Replay applies a log of actions to a new room with cfg and returns the
