@@ -126,6 +126,11 @@ type Peer struct {
 	// downs are the tracks this peer receives, keyed by published key.
 	downs map[string]*webrtc.RTPSender
 	nPub  int
+	// withheld: the peer may not publish now (a webinar attendee off
+	// stage); its tracks are read and dropped, kept in held. Guarded by
+	// SFU.mu.
+	withheld bool
+	held     []*published
 }
 
 // published is one incoming track and its fan-out.
@@ -375,6 +380,13 @@ func (s *SFU) onTrack(p *Peer, t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		s.mu.Unlock()
 		return
 	}
+	if p.withheld {
+		p.held = append(p.held, pub)
+		s.mu.Unlock()
+		p.log.Info("track withheld (publishing not allowed)", "track", t.ID())
+		go s.forward(pub) // drains it; no subscribers until allowed
+		return
+	}
 	rm.tracks[key] = pub
 	s.m.tracks.Inc()
 	var subscribers []*Peer
@@ -496,6 +508,64 @@ func (s *SFU) requestKeyframe(pub *published) {
 	}
 	s.m.plis.Inc()
 	_ = pub.publisher.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(pub.remote.SSRC())}})
+}
+
+// SetPublishAllowed stops (false) or resumes (true) forwarding what this
+// peer publishes; peers are allowed by default. The signaling server uses it
+// for a webinar's stage: an attendee brought on stage is allowed, one taken
+// off is not. Stopping removes the peer's tracks from every subscriber
+// (renegotiating with them); the peer's own upstream keeps its slots and is
+// read and dropped. Resuming subscribes everyone to the held tracks.
+func (p *Peer) SetPublishAllowed(allowed bool) {
+	s := p.sfu
+	var renegotiate []*Peer
+	s.mu.Lock()
+	rm := p.room
+	switch {
+	case !allowed && !p.withheld:
+		p.withheld = true
+		for key, pub := range rm.tracks {
+			if pub.publisher != p {
+				continue
+			}
+			delete(rm.tracks, key)
+			s.m.tracks.Dec()
+			empty := []*downTrack{}
+			pub.subs.Store(&empty)
+			p.held = append(p.held, pub)
+			for _, other := range rm.peers {
+				if snd := other.downs[key]; snd != nil {
+					delete(other.downs, key)
+					_ = other.pc.RemoveTrack(snd)
+					renegotiate = append(renegotiate, other)
+				}
+			}
+		}
+	case allowed && p.withheld:
+		p.withheld = false
+		for _, pub := range p.held {
+			if rm.peers[p.id] != p {
+				break
+			}
+			rm.tracks[pub.key] = pub
+			s.m.tracks.Inc()
+			for _, other := range rm.peers {
+				if other != p {
+					s.subscribeLocked(other, pub)
+					renegotiate = append(renegotiate, other)
+				}
+			}
+		}
+		p.held = nil
+	}
+	s.mu.Unlock()
+	seen := map[*Peer]bool{}
+	for _, o := range renegotiate {
+		if !seen[o] {
+			seen[o] = true
+			o.Negotiate()
+		}
+	}
 }
 
 // RoomStats returns the number of peers and published tracks in a room.

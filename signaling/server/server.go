@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/podiumhq/podium/signaling/protocol"
+	"github.com/podiumhq/podium/signaling/room"
 	"github.com/podiumhq/podium/signaling/token"
 )
 
@@ -41,6 +42,13 @@ type MediaSession interface {
 	AddCandidate(c protocol.CandidateBody) error
 	AddPublishSlots(video, audio int) error
 	Close()
+}
+
+// PublishController is implemented by media sessions that can stop and
+// resume forwarding what the participant publishes (webinar stage). A
+// session without it is left alone.
+type PublishController interface {
+	SetPublishAllowed(allowed bool)
 }
 
 // Media creates media sessions (implemented over the SFU).
@@ -62,6 +70,17 @@ type Config struct {
 	Logger     *slog.Logger
 	// InsecureSkipOriginCheck accepts WebSocket upgrades from any Origin.
 	InsecureSkipOriginCheck bool
+	// Room holds the room rules' limits (hand latency bound, grace period,
+	// chat history); zero fields take room.Config's defaults.
+	Room room.Config
+	// FlushInterval is how often attendees' queue positions and the hand
+	// count are sent when they changed (default 250 ms); CountInterval
+	// bounds how often the count alone goes to every attendee (default 1 s).
+	FlushInterval, CountInterval time.Duration
+	// ActionLog, when set, sees every action a room accepted, in order
+	// (room.Replay rebuilds the state from them). It is called with the
+	// room's lock held and must not block.
+	ActionLog func(roomName string, a room.Action)
 }
 
 // Server handles signaling for all rooms.
@@ -69,17 +88,27 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	mu    sync.Mutex
-	rooms map[string]*room
+	rooms map[string]*roomState
 
 	mRooms, mParticipants prometheus.Gauge
 	mMessages             *prometheus.CounterVec
 	mErrors               *prometheus.CounterVec
 }
 
-type room struct {
-	name    string
-	seq     uint64
-	members map[string]*conn
+// roomState is one room: its members' connections and its rules' state,
+// both guarded by mu (lock order: Server.mu, then roomState.mu).
+type roomState struct {
+	name       string
+	mu         sync.Mutex
+	members    map[string]*conn
+	presenters map[string]*conn
+	st         room.State
+	// Coalesced attendee updates (see flush).
+	dirty       bool
+	flushing    bool
+	lastCount   time.Time
+	countSent   int
+	expiryTimer *time.Timer
 }
 
 // New returns a server.
@@ -93,9 +122,16 @@ func New(cfg Config) *Server {
 	if cfg.SendQueue == 0 {
 		cfg.SendQueue = 1024
 	}
+	if cfg.FlushInterval == 0 {
+		cfg.FlushInterval = 250 * time.Millisecond
+	}
+	if cfg.CountInterval == 0 {
+		cfg.CountInterval = time.Second
+	}
+	cfg.Room = cfg.Room.Defaults()
 	f := promauto.With(cfg.Registerer)
 	return &Server{
-		cfg: cfg, log: cfg.Logger, rooms: map[string]*room{},
+		cfg: cfg, log: cfg.Logger, rooms: map[string]*roomState{},
 		mRooms:        f.NewGauge(prometheus.GaugeOpts{Name: "podium_rooms", Help: "Open rooms."}),
 		mParticipants: f.NewGauge(prometheus.GaugeOpts{Name: "podium_participants", Help: "Joined participants."}),
 		mMessages:     f.NewCounterVec(prometheus.CounterOpts{Name: "podium_signaling_messages_total", Help: "Signaling messages received, by type."}, []string{"type"}),
@@ -114,9 +150,17 @@ type conn struct {
 	log    *slog.Logger
 
 	// Set at join; guarded by srv.mu for roster use.
-	self  protocol.Participant
-	room  *room
-	media MediaSession
+	self   protocol.Participant
+	room   *roomState
+	media  MediaSession
+	joined bool
+	// Publish slots asked for at join and granted so far (webinar stage).
+	wantVideo, wantAudio, gotVideo, gotAudio int
+
+	// Read loop only.
+	clock room.Clock
+	// Guarded by the room's mu: what the attendee was last told.
+	lastPos, lastCount int
 }
 
 // ServeHTTP upgrades to WebSocket and runs the connection until it closes.
@@ -134,7 +178,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.writeLoop(ctx)
 	c.readLoop(ctx)
 	c.close(websocket.StatusNormalClosure, "")
-	s.leave(c)
+	s.leave(c, false)
 }
 
 func (c *conn) writeLoop(ctx context.Context) {
@@ -237,12 +281,29 @@ func (s *Server) handle(c *conn, env protocol.Envelope) error {
 		if err := protocol.DecodeBody(env, &b); err != nil {
 			return err
 		}
+		if l := b.Last; l != nil {
+			c.clock.AddExchange(l.ClientSentMs, l.ServerTimeMs, l.ClientRecvMs)
+		}
 		c.sendMsg(protocol.TypePong, env.ID, 0, protocol.PongBody{ClientTimeMs: b.ClientTimeMs, ServerTimeMs: time.Now().UnixMilli()})
+		return nil
+	}
+	if !c.isJoined() {
+		return protocol.Errorf(protocol.ErrNotJoined, "%s before join", env.Type)
+	}
+	if a, ok, err := roomAction(c, env); ok {
+		if err != nil {
+			return err
+		}
+		return s.apply(c, env.ID, a)
+	}
+	if env.Type == protocol.TypeLeave {
+		s.leave(c, true)
+		c.close(websocket.StatusNormalClosure, "left")
 		return nil
 	}
 	media := c.getMedia()
 	if media == nil {
-		return protocol.Errorf(protocol.ErrNotJoined, "%s before join", env.Type)
+		return protocol.Errorf(protocol.ErrNotJoined, "%s needs a media session (joined signaling-only)", env.Type)
 	}
 	switch env.Type {
 	case protocol.TypeAnswer:
@@ -266,12 +327,16 @@ func (s *Server) handle(c *conn, env protocol.Envelope) error {
 		if err := protocol.DecodeBody(env, &b); err != nil {
 			return err
 		}
+		if !s.publishAllowed(c) {
+			return protocol.Errorf(protocol.ErrForbidden, "attendees of a webinar publish only on stage")
+		}
 		if err := media.AddPublishSlots(b.Video, b.Audio); err != nil {
 			return protocol.Errorf(protocol.ErrForbidden, "%v", err)
 		}
-	case protocol.TypeLeave:
-		s.leave(c)
-		c.close(websocket.StatusNormalClosure, "left")
+		s.mu.Lock()
+		c.gotVideo += b.Video
+		c.gotAudio += b.Audio
+		s.mu.Unlock()
 	default:
 		return protocol.Errorf(protocol.ErrUnknownType, "%s is not a client message", env.Type)
 	}
@@ -323,7 +388,8 @@ func (s *Server) authorize(c *conn, b protocol.JoinBody) (roomName string, self 
 func validName(s string) bool { return len(s) <= 128 && !strings.ContainsAny(s, "\x00\n\r") }
 
 func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
-	if c.getMedia() != nil {
+	arrival := time.Now().UnixMilli()
+	if c.isJoined() {
 		return protocol.Errorf(protocol.ErrAlreadyJoined, "this connection has already joined")
 	}
 	roomName, self, err := s.authorize(c, b)
@@ -340,36 +406,78 @@ func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
 			return protocol.Errorf(protocol.ErrBadMessage, "negative publish count")
 		}
 	}
+	if b.ClientTimeMs != 0 {
+		c.clock.AddOneWay(b.ClientTimeMs, arrival)
+	}
 
 	s.mu.Lock()
 	rm := s.rooms[roomName]
 	if rm == nil {
-		rm = &room{name: roomName, members: map[string]*conn{}}
+		rm = &roomState{name: roomName, members: map[string]*conn{}, presenters: map[string]*conn{}, st: room.New(s.cfg.Room)}
 		s.rooms[roomName] = rm
 		s.mRooms.Inc()
 	}
+	rm.mu.Lock()
 	old := rm.members[self.ID]
 	if old == nil && len(rm.members) >= s.cfg.MaxParticipants {
+		rm.mu.Unlock()
 		s.mu.Unlock()
 		return protocol.Errorf(protocol.ErrRoomFull, "room %q is full (%d participants)", roomName, s.cfg.MaxParticipants)
 	}
 	if old != nil {
 		// Clean replacement: the newest connection wins.
 		delete(rm.members, self.ID)
+		delete(rm.presenters, self.ID)
 		s.mParticipants.Dec()
 		old.room = nil
 	}
-	c.self, c.room = self, rm
+	st, ev, err := room.Apply(rm.st, room.Action{Kind: room.KindJoin, AtMs: arrival, By: self.ID, Name: self.Name, Role: self.Role})
+	if err != nil {
+		rm.mu.Unlock()
+		s.mu.Unlock()
+		return err
+	}
+	rm.st = st
+	s.logAction(rm, room.Action{Kind: room.KindJoin, AtMs: arrival, By: self.ID, Name: self.Name, Role: self.Role})
+	c.self, c.room, c.joined = self, rm, true
+	c.wantVideo, c.wantAudio = video, audio
 	rm.members[self.ID] = c
+	if presenterRole(self.Role) {
+		rm.presenters[self.ID] = c
+	}
 	s.mParticipants.Inc()
-	roster := make([]protocol.Participant, 0, len(rm.members))
+	webinar := rm.st.Mode == protocol.ModeWebinar
+	roster := make([]protocol.Participant, 0, 16)
 	for _, m := range rm.members {
-		if m != c {
+		// A webinar's attendees are listed to presenters and hosts only
+		// (deltas as they join): a 5,000-entry roster would not fit in one
+		// message, nor should 5,000 joins cost 5,000 x 5,000 messages.
+		if m != c && (!webinar || rm.visible(m.self)) {
 			roster = append(roster, m.self)
 		}
 	}
-	rm.seq++
-	seq := rm.seq
+	seq := rm.st.Seq
+	snap := rm.st.Snapshot(self.ID)
+	queue := snap.Queue
+	snap.Queue = nil
+	c.lastPos, c.lastCount = snap.Position, snap.Count
+	allowed := rm.st.PublishAllowed(self.ID)
+	if !allowed {
+		video, audio = 0, 0
+	}
+	c.gotVideo, c.gotAudio = video, audio
+	// Joined (and, for presenters, the queue in chunks at the same seq)
+	// before any later room event: both are queued under the room lock.
+	c.log = c.log.With("room", roomName, "participant", self.ID)
+	c.sendMsg(protocol.TypeJoined, id, seq, protocol.JoinedBody{Self: self, Room: roomName, Participants: roster, ServerTimeMs: time.Now().UnixMilli(), State: &snap})
+	for i := 0; i < len(queue); i += queueChunk {
+		c.sendMsg(protocol.TypeHands, "", seq, protocol.HandsBody{Hands: queue[i:min(i+queueChunk, len(queue))], Count: len(queue)})
+	}
+	if old == nil {
+		s.roster(rm, c, protocol.TypeParticipantJoined, seq, self, self)
+	}
+	s.route(rm, c, "", ev)
+	rm.mu.Unlock()
 	s.mu.Unlock()
 
 	if old != nil {
@@ -379,16 +487,17 @@ func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
 		}
 		old.close(websocket.StatusPolicyViolation, "replaced by a newer connection")
 	}
-
-	c.log = c.log.With("room", roomName, "participant", self.ID)
-	c.sendMsg(protocol.TypeJoined, id, seq, protocol.JoinedBody{Self: self, Room: roomName, Participants: roster, ServerTimeMs: time.Now().UnixMilli()})
-	if old == nil {
-		s.broadcast(rm, c, protocol.TypeParticipantJoined, seq, self)
+	if b.SignalingOnly {
+		c.log.Info("joined (signaling only)", "name", self.Name, "role", self.Role)
+		return nil
 	}
 	ms, err := s.cfg.Media.Join(roomName, self.ID, c, video, audio)
 	if err != nil {
-		s.leave(c)
+		s.leave(c, false)
 		return protocol.Errorf(protocol.ErrInternal, "media: %v", err)
+	}
+	if pc, ok := ms.(PublishController); ok && !allowed {
+		pc.SetPublishAllowed(false)
 	}
 	s.mu.Lock()
 	replaced := c.room != rm
@@ -400,51 +509,98 @@ func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
 		ms.Close()
 		return nil
 	}
+	// Rights may have changed while the media session opened.
+	if now := s.publishAllowed(c); now != allowed {
+		s.setPublish(c, now)
+	}
 	c.log.Info("joined", "name", self.Name, "role", self.Role)
 	return nil
 }
 
-func (s *Server) broadcast(rm *room, except *conn, typ string, seq uint64, body any) {
+// queueChunk is how many hands one hands message carries in a snapshot
+// (about 100 bytes each: well under MaxMessageBytes).
+const queueChunk = 400
+
+func presenterRole(r protocol.Role) bool {
+	return r == protocol.RolePresenter || r == protocol.RoleHost
+}
+
+// visible reports whether everyone in a webinar sees p in the roster:
+// presenters, hosts and whoever is on stage. Caller holds rm.mu.
+func (rm *roomState) visible(p protocol.Participant) bool {
+	return presenterRole(p.Role) || rm.st.Stage[p.ID]
+}
+
+// roster sends a roster change about who to the room (except except): in a
+// meeting to everyone, in a webinar about an attendee off stage only to
+// presenters and hosts. Caller holds rm.mu.
+func (s *Server) roster(rm *roomState, except *conn, typ string, seq uint64, who protocol.Participant, body any) {
 	msg, err := protocol.Encode(typ, "", seq, body)
 	if err != nil {
 		return
 	}
-	s.mu.Lock()
-	targets := make([]*conn, 0, len(rm.members))
-	for _, m := range rm.members {
-		if m != except {
-			targets = append(targets, m)
-		}
+	targets := rm.members
+	if rm.st.Mode == protocol.ModeWebinar && !rm.visible(who) {
+		targets = rm.presenters
 	}
-	s.mu.Unlock()
 	for _, m := range targets {
-		m.enqueue(msg)
+		if m != except {
+			m.enqueue(msg)
+		}
 	}
 }
 
-// leave removes c from its room (idempotent).
-func (s *Server) leave(c *conn) {
+// leave removes c from its room (idempotent). explicit is a leave the
+// participant asked for: its hand goes at once; otherwise (connection lost)
+// the room keeps its hand for the grace period.
+func (s *Server) leave(c *conn, explicit bool) {
 	s.mu.Lock()
 	rm := c.room
-	if rm == nil || rm.members[c.self.ID] != c {
+	if rm == nil {
+		s.mu.Unlock()
+		return
+	}
+	rm.mu.Lock()
+	if rm.members[c.self.ID] != c {
+		rm.mu.Unlock()
 		s.mu.Unlock()
 		return
 	}
 	delete(rm.members, c.self.ID)
+	delete(rm.presenters, c.self.ID)
 	c.room = nil
 	s.mParticipants.Dec()
-	rm.seq++
-	seq := rm.seq
-	if len(rm.members) == 0 {
-		delete(s.rooms, rm.name)
-		s.mRooms.Dec()
+	a := room.Action{Kind: room.KindLeave, AtMs: time.Now().UnixMilli(), By: c.self.ID, Explicit: explicit}
+	var ev []room.Event
+	if st, e, err := room.Apply(rm.st, a); err == nil {
+		rm.st, ev = st, e
+		s.logAction(rm, a)
 	}
+	seq := rm.st.Seq
+	s.roster(rm, c, protocol.TypeParticipantLeft, seq, c.self, protocol.ParticipantLeftBody{ID: c.self.ID})
+	s.route(rm, nil, "", ev)
+	if !explicit {
+		s.scheduleExpiry(rm)
+	}
+	s.maybeDropRoom(rm)
+	rm.mu.Unlock()
 	s.mu.Unlock()
 	if m := c.takeMedia(); m != nil {
 		m.Close()
 	}
-	c.log.Info("left")
-	s.broadcast(rm, c, protocol.TypeParticipantLeft, seq, protocol.ParticipantLeftBody{ID: c.self.ID})
+	c.log.Info("left", "explicit", explicit)
+}
+
+// maybeDropRoom forgets a room with no members and nobody within the grace
+// period. Caller holds s.mu and rm.mu.
+func (s *Server) maybeDropRoom(rm *roomState) {
+	if len(rm.members) == 0 && rm.st.NextExpiryMs() == 0 && s.rooms[rm.name] == rm {
+		delete(s.rooms, rm.name)
+		s.mRooms.Dec()
+		if rm.expiryTimer != nil {
+			rm.expiryTimer.Stop()
+		}
+	}
 }
 
 // Rooms returns the number of open rooms and joined participants.
@@ -452,7 +608,9 @@ func (s *Server) Rooms() (rooms, participants int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.rooms {
+		r.mu.Lock()
 		participants += len(r.members)
+		r.mu.Unlock()
 	}
 	return len(s.rooms), participants
 }
@@ -461,6 +619,12 @@ func (s *Server) Rooms() (rooms, participants int) {
 func (s *Server) String() string {
 	r, p := s.Rooms()
 	return fmt.Sprintf("podium signaling: %d rooms, %d participants", r, p)
+}
+
+func (c *conn) isJoined() bool {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	return c.joined
 }
 
 func (c *conn) getMedia() MediaSession {
