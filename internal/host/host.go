@@ -19,6 +19,7 @@ import (
 	"github.com/podiumhq/podium/media/rtcapi"
 	"github.com/podiumhq/podium/media/sfu"
 	"github.com/podiumhq/podium/signaling/protocol"
+	"github.com/podiumhq/podium/signaling/room"
 	"github.com/podiumhq/podium/signaling/server"
 	"github.com/podiumhq/podium/signaling/token"
 )
@@ -35,6 +36,11 @@ type Config struct {
 	Logger     *slog.Logger
 	// MaxParticipants per room (0: server default).
 	MaxParticipants int
+	// Room holds the room rules' limits (hand latency bound, reconnect
+	// grace, chat history); zero fields take room.Config's defaults.
+	Room room.Config
+	// SendQueue is each connection's outgoing queue length (0: server default).
+	SendQueue int
 }
 
 // Host is a running podiumd.
@@ -62,7 +68,7 @@ func Start(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	tokens := token.Issuer{Secret: cfg.Secret}
-	srv := server.New(server.Config{Tokens: tokens, Dev: cfg.Dev, Media: mediaAdapter{s}, Registerer: reg, Logger: cfg.Logger, MaxParticipants: cfg.MaxParticipants})
+	srv := server.New(server.Config{Tokens: tokens, Dev: cfg.Dev, Media: mediaAdapter{s}, Registerer: reg, Logger: cfg.Logger, MaxParticipants: cfg.MaxParticipants, Room: cfg.Room, SendQueue: cfg.SendQueue})
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -90,6 +90,7 @@ type Participant struct {
 	tracks  map[string]*remoteTrack // by SSRC key
 	sent    SentStats
 	encoder codec.ReadCloser
+	room    *roomClient // room.go: hands, stage, chat, Q&A, polls
 }
 
 // SentStats counts what was published.
@@ -170,6 +171,7 @@ func Join(ctx context.Context, cfg Config) (*Participant, error) {
 	for _, m := range joined.Participants {
 		p.roster[m.ID] = m
 	}
+	p.room = newRoomClient(p, joined)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -264,6 +266,9 @@ func (p *Participant) emit(e Event) {
 }
 
 func (p *Participant) handle(env protocol.Envelope) {
+	if p.room.handle(env) {
+		return
+	}
 	switch env.Type {
 	case protocol.TypeOffer:
 		var b protocol.SDPBody

@@ -148,6 +148,9 @@ type conn struct {
 	done   chan struct{}
 	once   sync.Once
 	log    *slog.Logger
+	// Set before the nil marker is queued (closeAfterFlush).
+	flushCode   websocket.StatusCode
+	flushReason string
 
 	// Set at join; guarded by srv.mu for roster use.
 	self   protocol.Participant
@@ -187,6 +190,10 @@ func (c *conn) writeLoop(ctx context.Context) {
 		case <-c.done:
 			return
 		case msg := <-c.send:
+			if msg == nil { // closeAfterFlush's marker: everything before it is written
+				c.close(c.flushCode, c.flushReason)
+				return
+			}
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			err := c.ws.Write(wctx, websocket.MessageText, msg)
 			cancel()
@@ -203,6 +210,18 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		close(c.done)
 		go c.ws.Close(code, reason)
 	})
+}
+
+// closeAfterFlush closes the connection once the messages queued before
+// this call are written (so a final error reaches the client).
+func (c *conn) closeAfterFlush(code websocket.StatusCode, reason string) {
+	c.flushCode, c.flushReason = code, reason
+	select {
+	case c.send <- nil:
+	default:
+		c.close(code, reason)
+	}
+	time.AfterFunc(5*time.Second, func() { c.close(code, reason) })
 }
 
 // enqueue queues a message; a client whose queue is full is disconnected.
@@ -485,7 +504,7 @@ func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
 		if m := old.takeMedia(); m != nil {
 			m.Close()
 		}
-		old.close(websocket.StatusPolicyViolation, "replaced by a newer connection")
+		old.closeAfterFlush(websocket.StatusPolicyViolation, "replaced by a newer connection")
 	}
 	if b.SignalingOnly {
 		c.log.Info("joined (signaling only)", "name", self.Name, "role", self.Role)
