@@ -41,7 +41,9 @@ func lerp(a, b, t float64) float64 { return a + (b-a)*t }
 
 type rgb struct{ r, g, b float64 }
 
-func mix(a, b rgb, t float64) rgb { return rgb{lerp(a.r, b.r, t), lerp(a.g, b.g, t), lerp(a.b, b.b, t)} }
+func mix(a, b rgb, t float64) rgb {
+	return rgb{lerp(a.r, b.r, t), lerp(a.g, b.g, t), lerp(a.b, b.b, t)}
+}
 
 func set(img *image.RGBA, x, y int, c rgb) {
 	img.SetRGBA(x, y, color.RGBA{clamp(c.r), clamp(c.g), clamp(c.b), 255})

@@ -47,7 +47,7 @@ func pngHeader(w, h uint32) []byte {
 	return b.Bytes()
 }
 
-func TestLoadBackgroundRejectsBadFiles(t *testing.T) {
+func TestLoadUserImageRejectsBadFiles(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
@@ -106,7 +106,7 @@ func TestLoadBackgroundRejectsBadFiles(t *testing.T) {
 	}
 }
 
-func TestLoadBackgroundScalesLargeImagesDown(t *testing.T) {
+func TestLoadUserImageScalesDown(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 3000, 2400))
 	for y := 0; y < 2400; y++ {
 		for x := 0; x < 3000; x++ {

@@ -184,7 +184,7 @@ func solid(w, h int, c color.RGBA) *image.RGBA {
 	return img
 }
 
-// TestStillInputKeepsBackgroundHidden: a still photo (no pan) with fresh
+// TestStillInputNoLeakNoFlicker: a still photo (no pan) with fresh
 // sensor noise on each frame, 25 frames through the pipeline with blur and
 // with replacement. Flicker: between consecutive outputs at most 0.2 % of
 // the pixels may change by more than the noise explains. On every frame,
@@ -193,7 +193,7 @@ func solid(w, h int, c color.RGBA) *image.RGBA {
 // ("leak": a pixel closer to the raw frame than to the effect's
 // background, among pixels where the two differ clearly), and the person
 // region must stay the raw frame.
-func TestStillInputKeepsBackgroundHidden(t *testing.T) {
+func TestStillInputNoLeakNoFlicker(t *testing.T) {
 	const w, h, frames = 640, 360, 25
 	green := solid(64, 36, color.RGBA{0, 200, 60, 255})
 	for _, c := range []struct {
