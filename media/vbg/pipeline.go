@@ -120,6 +120,8 @@ type Pipeline struct {
 	lastEvery int
 	lastKind  segmentation.ModelKind
 
+	now func() time.Time // time.Now; tests inject a clock
+
 	smu    sync.Mutex
 	stats  Stats
 	totals []float64 // ring of the last 256 totals
@@ -172,7 +174,7 @@ func New(opts Options) (*Pipeline, error) {
 		opts.FirstMaskWait = time.Duration(float64(time.Second) / opts.CameraFPS)
 	}
 	opts.Ladder.CameraFPS, opts.Ladder.TargetFPS = opts.CameraFPS, opts.TargetFPS
-	p := &Pipeline{opts: opts, log: opts.Logger, start: time.Now(),
+	p := &Pipeline{opts: opts, log: opts.Logger, start: time.Now(), now: time.Now,
 		pools: map[segmentation.ModelKind]*segmentation.Pool{}, totals: make([]float64, 0, 256)}
 	if _, err := p.pool(segmentation.General); err != nil {
 		return nil, err
@@ -217,9 +219,9 @@ func (p *Pipeline) Process(frame *image.RGBA) image.Image {
 	if frame == nil {
 		return nil
 	}
-	t0 := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	t0 := p.now()
 	if p.closed || frame.Rect.Empty() {
 		return frame
 	}
@@ -235,7 +237,7 @@ func (p *Pipeline) Process(frame *image.RGBA) image.Image {
 	eff, on := effectFor(p.cur, lvl)
 	if !on {
 		p.active, p.mask = false, nil
-		cost := msSince(t0)
+		cost := p.since0(t0)
 		p.record(cost, 0, 0, 0, 0, false, false)
 		p.observe(t0, cost, nil, 1)
 		if p.opts.OnFrame != nil {
@@ -298,7 +300,7 @@ func (p *Pipeline) Process(frame *image.RGBA) image.Image {
 		p.log.Warn("vbg: composite failed, sending the camera frame", "err", err)
 		return frame
 	}
-	cost := msSince(t0)
+	cost := p.since0(t0)
 	lag := 0.0
 	if !noMask {
 		lag = float64(seq - p.maskSeq)
@@ -454,6 +456,10 @@ func cloneRGBA(f *image.RGBA) *image.RGBA {
 		copy(out.Pix[y*out.Stride:(y+1)*out.Stride], f.Pix[f.PixOffset(b.Min.X, b.Min.Y+y):])
 	}
 	return out
+}
+
+func (p *Pipeline) since0(t time.Time) float64 {
+	return float64(p.now().Sub(t)) / float64(time.Millisecond)
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t)) / float64(time.Millisecond) }
