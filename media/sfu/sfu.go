@@ -254,6 +254,12 @@ func (p *Peer) negotiateLocked() {
 		p.pendingOffer = true
 		return
 	}
+	if len(p.pc.GetTransceivers()) == 0 {
+		// Nothing to send or receive yet (a webinar attendee with no publish
+		// slots in an empty room): an offer without media sections carries
+		// no ICE credentials. The first subscription negotiates.
+		return
+	}
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
 		p.log.Warn("create offer", "err", err)
