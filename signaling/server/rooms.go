@@ -204,7 +204,7 @@ func (s *Server) flush(rm *roomState) {
 		}
 		pos := rm.st.Position(id)
 		switch {
-		case pos != m.lastPos || (pos > 0 && count != m.lastCount):
+		case pos != m.lastPos:
 			m.lastPos, m.lastCount = pos, count
 			m.sendMsg(protocol.TypeHandPosition, "", rm.st.Seq, protocol.HandPositionBody{Position: pos, Count: count})
 		case sendCount && count != m.lastCount:

@@ -93,6 +93,7 @@ type Server struct {
 	mRooms, mParticipants prometheus.Gauge
 	mMessages             *prometheus.CounterVec
 	mErrors               *prometheus.CounterVec
+	mSent, mSentBytes     prometheus.Counter
 }
 
 // roomState is one room: its members' connections and its rules' state,
@@ -135,6 +136,8 @@ func New(cfg Config) *Server {
 		mRooms:        f.NewGauge(prometheus.GaugeOpts{Name: "podium_rooms", Help: "Open rooms."}),
 		mParticipants: f.NewGauge(prometheus.GaugeOpts{Name: "podium_participants", Help: "Joined participants."}),
 		mMessages:     f.NewCounterVec(prometheus.CounterOpts{Name: "podium_signaling_messages_total", Help: "Signaling messages received, by type."}, []string{"type"}),
+		mSent:         f.NewCounter(prometheus.CounterOpts{Name: "podium_signaling_sent_messages_total", Help: "Signaling messages queued to clients."}),
+		mSentBytes:    f.NewCounter(prometheus.CounterOpts{Name: "podium_signaling_sent_bytes_total", Help: "Bytes of signaling messages queued to clients (payload, without WebSocket framing)."}),
 		mErrors:       f.NewCounterVec(prometheus.CounterOpts{Name: "podium_signaling_errors_total", Help: "Errors sent to clients, by code."}, []string{"code"}),
 	}
 }
@@ -144,10 +147,15 @@ type conn struct {
 	srv    *Server
 	ws     *websocket.Conn
 	remote string
-	send   chan []byte
-	done   chan struct{}
-	once   sync.Once
-	log    *slog.Logger
+	// Outgoing messages: queue (guarded by qmu, at most limit) and wake,
+	// which tells writeLoop there is something to write.
+	qmu   sync.Mutex
+	queue [][]byte
+	limit int
+	wake  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	log   *slog.Logger
 	// Set before the nil marker is queued (closeAfterFlush).
 	flushCode   websocket.StatusCode
 	flushReason string
@@ -175,7 +183,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Hard limit: far over the protocol limit, so an oversized message still
 	// gets a protocol error; beyond this the socket is closed with 1009.
 	ws.SetReadLimit(4 * protocol.MaxMessageBytes)
-	c := &conn{srv: s, ws: ws, remote: r.RemoteAddr, send: make(chan []byte, s.cfg.SendQueue), done: make(chan struct{}), log: s.log.With("remote", r.RemoteAddr)}
+	c := &conn{srv: s, ws: ws, remote: r.RemoteAddr, wake: make(chan struct{}, 1), limit: s.cfg.SendQueue, done: make(chan struct{}), log: s.log.With("remote", r.RemoteAddr)}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go c.writeLoop(ctx)
@@ -185,11 +193,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *conn) writeLoop(ctx context.Context) {
+	var batch [][]byte
 	for {
 		select {
 		case <-c.done:
 			return
-		case msg := <-c.send:
+		case <-c.wake:
+		}
+		c.qmu.Lock()
+		batch, c.queue = c.queue, batch[:0]
+		c.qmu.Unlock()
+		for i, msg := range batch {
+			batch[i] = nil
 			if msg == nil { // closeAfterFlush's marker: everything before it is written
 				c.close(c.flushCode, c.flushReason)
 				return
@@ -201,6 +216,9 @@ func (c *conn) writeLoop(ctx context.Context) {
 				c.close(websocket.StatusGoingAway, "write failed")
 				return
 			}
+		}
+		if cap(batch) > 64 {
+			batch = nil // an idle connection keeps no large buffer
 		}
 	}
 }
@@ -216,23 +234,50 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 // this call are written (so a final error reaches the client).
 func (c *conn) closeAfterFlush(code websocket.StatusCode, reason string) {
 	c.flushCode, c.flushReason = code, reason
-	select {
-	case c.send <- nil:
-	default:
-		c.close(code, reason)
-	}
+	c.push(nil, true)
 	time.AfterFunc(5*time.Second, func() { c.close(code, reason) })
+}
+
+// queueLimit is how many messages may wait for c: SendQueue, and 16 times
+// that for presenters and hosts, who receive every hand delta.
+func (c *conn) queueLimit() int {
+	if presenterRole(c.self.Role) {
+		return 16 * c.srv.cfg.SendQueue
+	}
+	return c.srv.cfg.SendQueue
+}
+
+// push appends msg to the queue (a slice that grows only with the backlog,
+// so an idle connection holds no preallocated buffer); false when full.
+func (c *conn) push(msg []byte, force bool) bool {
+	c.qmu.Lock()
+	if !force && len(c.queue) >= c.limit {
+		c.qmu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, msg)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 // enqueue queues a message; a client whose queue is full is disconnected.
 func (c *conn) enqueue(msg []byte) {
 	select {
 	case <-c.done:
-	case c.send <- msg:
+		return
 	default:
-		c.log.Warn("send queue full: disconnecting slow client")
-		c.close(websocket.StatusPolicyViolation, "send queue full")
 	}
+	if c.push(msg, false) {
+		c.srv.mSent.Inc()
+		c.srv.mSentBytes.Add(float64(len(msg)))
+		return
+	}
+	c.log.Warn("send queue full: disconnecting slow client")
+	c.close(websocket.StatusPolicyViolation, "send queue full")
 }
 
 func (c *conn) sendMsg(typ, id string, seq uint64, body any) {
@@ -459,6 +504,9 @@ func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
 	rm.st = st
 	s.logAction(rm, room.Action{Kind: room.KindJoin, AtMs: arrival, By: self.ID, Name: self.Name, Role: self.Role})
 	c.self, c.room, c.joined = self, rm, true
+	c.qmu.Lock()
+	c.limit = c.queueLimit()
+	c.qmu.Unlock()
 	c.wantVideo, c.wantAudio = video, audio
 	rm.members[self.ID] = c
 	if presenterRole(self.Role) {
