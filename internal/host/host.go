@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/podiumhq/podium/internal/web"
 	"github.com/podiumhq/podium/media/rtcapi"
 	"github.com/podiumhq/podium/media/sfu"
 	"github.com/podiumhq/podium/signaling/protocol"
@@ -76,6 +77,7 @@ func Start(cfg Config) (*Host, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", web.Handler())
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
