@@ -11,6 +11,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 
 	"github.com/podiumhq/podium/ui/frames"
 	"github.com/podiumhq/podium/ui/store"
@@ -67,8 +69,8 @@ func NewWindow(d Deps) *Window {
 	get := w.Store.State
 	clip := func(s string) { d.App.Clipboard().SetContent(s) }
 	w.start = newStartScreen(d.Icon, get, dispatch)
-	w.prejoin = newPreJoinScreen(d.Choices, clip, get, dispatch)
-	w.call = newCallScreen(d.Choices, clip, get, dispatch)
+	w.prejoin = newPreJoinScreen(d.Choices, clip, get, dispatch, w.pickBackground)
+	w.call = newCallScreen(d.Choices, clip, get, dispatch, w.pickBackground)
 	w.toasts = newToasts(dispatch)
 	w.body = container.NewStack(w.start.obj)
 	w.Win.SetContent(container.NewStack(w.body, container.NewPadded(w.toasts.obj)))
@@ -150,6 +152,26 @@ func (w *Window) videoLoop() {
 			})
 		}
 	}
+}
+
+// pickBackground asks for a background image file; the controller loads
+// it and reports a broken or huge file in the window.
+func (w *Window) pickBackground() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			w.Store.Dispatch(store.BackgroundFailed{Message: "Cannot open that file: " + err.Error()})
+			return
+		}
+		if r == nil { // cancelled
+			return
+		}
+		path := r.URI().Path()
+		_ = r.Close()
+		w.Store.Dispatch(store.ChooseBackgroundFile{Path: path})
+	}, w.Win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".jpg", ".jpeg", ".png", ".gif", ".JPG", ".JPEG", ".PNG", ".GIF"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
 }
 
 // Close shuts the call and host down and closes the window.

@@ -33,7 +33,7 @@ type callScreen struct {
 	lastInvite                            string
 }
 
-func newCallScreen(ch Choices, clip func(string), get func() store.State, dispatch func(store.Action)) *callScreen {
+func newCallScreen(ch Choices, clip func(string), get func() store.State, dispatch func(store.Action), pickBackground func()) *callScreen {
 	c := &callScreen{tiles: map[string]*tile{}}
 	c.self = newTile(session.SelfID)
 	c.grid = container.New(&gridLayout{pad: 8})
@@ -73,7 +73,7 @@ func newCallScreen(ch Choices, clip func(string), get func() store.State, dispat
 	c.peopleList = container.NewVBox()
 	c.peoplePanel = container.NewBorder(widget.NewLabelWithStyle("Participants", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil,
 		container.NewVScroll(c.peopleList))
-	c.form = newDeviceForm(ch, get, dispatch)
+	c.form = newDeviceForm(ch, get, dispatch, pickBackground)
 	shortcuts := widget.NewLabel("")
 	for _, s := range Shortcuts {
 		shortcuts.SetText(shortcuts.Text + s.Label + "\n")
@@ -157,7 +157,7 @@ func (c *callScreen) render(s store.State, fr *frames.Store) {
 		c.renderPeople(s)
 	case store.PanelSettings:
 		panel = c.settingsPanel
-		c.form.render(s.Settings)
+		c.form.render(s)
 	}
 	if panel == nil {
 		if len(c.side.Objects) > 0 {

@@ -53,11 +53,14 @@ type Controller struct {
 	tickWG  sync.WaitGroup
 	closed  bool
 	joining bool
+	bg      bgState
+	screen  screenState
 }
 
 func newController(d Deps, st *store.Store, fr *frames.Store) *Controller {
 	c := &Controller{d: d, st: st, fr: fr}
 	st.OnAction(c.handle)
+	c.startBackgrounds()
 	return c
 }
 
@@ -84,10 +87,13 @@ func (c *Controller) handle(a store.Action) {
 	case store.UpdateSettings:
 		SaveSettings(c.d.App.Preferences(), a.Settings, s.Hosting)
 		go c.applyDevices(a.Settings)
+		go c.applyBackground(a.Settings)
+	case store.ChooseBackgroundFile:
+		go c.chooseBackgroundFile(a.Path)
 	case store.ToggleMic, store.ToggleCamera:
 		c.applyToggles(s)
 	case store.ToggleScreenShare:
-		c.st.Dispatch(store.Notify{Text: "Screen sharing is not available yet: it needs a second video track per participant, which the call protocol does not carry yet."})
+		go c.toggleScreenShare()
 	case store.JoinRequested:
 		go c.join()
 	case store.LeaveRequested:
@@ -151,8 +157,9 @@ func (c *Controller) startHost() {
 func (c *Controller) ensureLocal() (*devices.Video, *devices.Audio) {
 	c.mu.Lock()
 	if c.video == nil {
+		// The self-view shows frames after the background effect: the
+		// preview loop and the call's Process hook put them.
 		c.video = devices.NewVideo(nil)
-		c.video.OnFrame = func(img *image.RGBA) { c.fr.Put(selfKey, img) }
 		c.video.OnError = func(err error) { c.st.Dispatch(store.Notify{Text: err.Error(), Error: true}) }
 		c.vSpec = ""
 	}
@@ -232,9 +239,11 @@ func (c *Controller) startPreview() {
 	go func() {
 		defer c.prevWG.Done()
 		for ctx.Err() == nil {
-			if _, err := v.ReadFrame(); err != nil {
+			img, err := v.ReadFrame()
+			if err != nil {
 				return
 			}
+			c.fr.Put(selfKey, c.process(v, img))
 		}
 	}()
 	go func() {
@@ -314,7 +323,11 @@ func (c *Controller) join() {
 	c.stopPreview(false)
 	v, a := c.ensureLocal()
 	cfg := session.Config{URL: s.Settings.Server, Token: s.Token, Room: s.Settings.Room, Name: s.Settings.Name,
-		Video: v, Audio: a, Speaker: s.Settings.Speaker, NoPlayback: c.d.NoPlayback, Loopback: isLoopback(s.Settings.Server),
+		Video: v, Audio: a, Process: func(img *image.RGBA) image.Image {
+			out := c.process(v, img)
+			c.fr.Put(selfKey, out)
+			return out
+		}, Speaker: s.Settings.Speaker, NoPlayback: c.d.NoPlayback, Loopback: isLoopback(s.Settings.Server),
 		Frames: c.fr, Logger: c.d.Log, OnEvent: c.onEvent,
 		OnPlaybackError: func(err error) { c.st.Dispatch(store.Notify{Text: err.Error(), Error: true}) }}
 	if s.Token != "" {
@@ -409,6 +422,7 @@ func (c *Controller) Shutdown() {
 	c.mu.Unlock()
 	c.stopPreview(true)
 	c.leave("")
+	c.closeBackgrounds()
 	c.mu.Lock()
 	h := c.host
 	c.host = nil

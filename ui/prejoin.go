@@ -32,10 +32,10 @@ type preJoinScreen struct {
 	updating        bool
 }
 
-func newPreJoinScreen(ch Choices, clip func(string), get func() store.State, dispatch func(store.Action)) *preJoinScreen {
+func newPreJoinScreen(ch Choices, clip func(string), get func() store.State, dispatch func(store.Action), pickBackground func()) *preJoinScreen {
 	p := &preJoinScreen{get: get}
 	p.preview = newTile(session.SelfID)
-	p.form = newDeviceForm(ch, get, dispatch)
+	p.form = newDeviceForm(ch, get, dispatch, pickBackground)
 	p.name = widget.NewEntry()
 	p.name.OnChanged = func(v string) {
 		if p.updating {
@@ -85,7 +85,7 @@ func (p *preJoinScreen) render(s store.State) {
 	p.camOff.SetChecked(s.Settings.JoinCameraOff)
 	setText(p.invite, s.Invite)
 	p.updating = false
-	p.form.render(s.Settings)
+	p.form.render(s)
 	if s.Hosting {
 		p.title.SetText("Ready to host “" + s.Settings.Room + "” on this computer")
 		p.inviteBox.Show()

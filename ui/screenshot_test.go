@@ -76,7 +76,7 @@ func window(t *testing.T) *Window {
 		return fixture
 	}
 	vtest := testdata.Require(t, "opencv/vtest.avi")
-	ch := Choices{Cameras: devices.Cameras(vtest), Microphones: devices.Microphones(testdata.Require(t, "speech.wav")),
+	ch := Choices{Cameras: devices.Cameras(vtest, testdata.Require(t, "opencv/Megamind.avi")), Microphones: devices.Microphones(testdata.Require(t, "speech.wav")),
 		Speakers: []devices.Option{{Spec: "", Label: "System default"}}}
 	hf := func() (Host, error) {
 		secret := make([]byte, 32)

@@ -211,6 +211,9 @@ func NewVideo(src source.Video) *Video {
 // SetOff turns the camera off (black frames) or on.
 func (v *Video) SetOff(off bool) { v.off.Store(off) }
 
+// Off reports whether the camera is off.
+func (v *Video) Off() bool { return v.off.Load() }
+
 // Swap replaces the source (closing the old one).
 func (v *Video) Swap(src source.Video) {
 	v.mu.Lock()

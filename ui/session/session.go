@@ -26,20 +26,23 @@ import (
 	"github.com/podiumhq/podium/ui/store"
 )
 
-// SelfID is the frame-store key of the self-view (the caller's
-// devices.Video OnFrame puts it there).
+// SelfID is the frame-store key of the self-view (the caller puts it
+// there, after the background effect).
 const SelfID = "self"
 
 // Config describes a call.
 type Config struct {
 	URL, Token, Room, Name string
 	Video                  *devices.Video // nil: no video track
-	Audio                  *devices.Audio // nil: no audio track
-	Speaker                string         // playback device ID ("" default)
-	NoPlayback             bool           // mix but play nothing (tests, benchmarks)
-	Loopback               bool           // keep media on loopback (embedded host)
-	Frames                 *frames.Store
-	OnEvent                func(participant.Event)
+	// Process transforms each camera frame before encoding (virtual
+	// backgrounds; participant.Config.Process).
+	Process    func(*image.RGBA) image.Image
+	Audio      *devices.Audio // nil: no audio track
+	Speaker    string         // playback device ID ("" default)
+	NoPlayback bool           // mix but play nothing (tests, benchmarks)
+	Loopback   bool           // keep media on loopback (embedded host)
+	Frames     *frames.Store
+	OnEvent    func(participant.Event)
 	// OnPlaybackError is told once when no sound card can play.
 	OnPlaybackError func(error)
 	// Tap, when set, sees every mixed 20 ms frame (tests).
@@ -78,6 +81,7 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 		}}
 	if cfg.Video != nil {
 		pc.Video = cfg.Video
+		pc.Process = cfg.Process
 	}
 	if cfg.Audio != nil {
 		pc.Audio = cfg.Audio

@@ -74,10 +74,13 @@ type Settings struct {
 	Video              string // "testpattern", a file path, or "camera:<device id>"
 	Audio              string // "tone", "none", a WAV path, or "mic:<device id>"
 	Speaker            string // playback device ID, "" for the default
-	Background         string // "none", "blur", "image"
-	BackgroundImage    string
-	JoinMuted          bool
-	JoinCameraOff      bool
+	// Background is "none", "blur-light", "blur-strong", "image:<bundled
+	// name>" or "file" (BackgroundImage is the user's file); the older
+	// "blur" and "image" read as "blur-light" and the first bundled image.
+	Background      string
+	BackgroundImage string
+	JoinMuted       bool
+	JoinCameraOff   bool
 }
 
 // State is everything the screens render.
@@ -99,6 +102,20 @@ type State struct {
 	ActiveSpeaker           string   // participant ID, "self" or ""
 	Toasts                  []Toast
 	nextToast               int
+
+	// Virtual backgrounds (ui/background.go): BgReady once the pipeline
+	// runs; BgAllowed the offered kinds ("none", "blur-light",
+	// "blur-strong", "image"; nil: all); BgWarning the weak-hardware
+	// warning; BgUnavailable why there are no effects at all (model
+	// missing); BgError why the chosen background cannot be used; BgNote
+	// the degrade ladder's last step.
+	BgReady                  bool
+	BgAllowed                []string
+	BgWarning, BgUnavailable string
+	BgError, BgNote          string
+	// ScreenFrom is the participant whose shared screen is on the stage
+	// ("" none; SelfID while sharing ourselves).
+	ScreenFrom string
 }
 
 // Remote returns the remote with id.
@@ -163,6 +180,31 @@ type (
 	DismissToast struct{ ID int }
 	// ClearError hides the screen's error message.
 	ClearError struct{}
+	// BackgroundReady: the virtual-background pipeline started (or could
+	// not: Unavailable says why, naming the fix).
+	BackgroundReady struct {
+		Allowed              []string
+		Warning, Unavailable string
+	}
+	// ChooseBackgroundFile asks to use a user image as the background.
+	ChooseBackgroundFile struct{ Path string }
+	// BackgroundFailed: the chosen background cannot be used (shown beside
+	// the choice and as a toast); the call goes on without it.
+	BackgroundFailed struct{ Message string }
+	// BackgroundNote is a degrade-ladder step (Down: quality lowered).
+	BackgroundNote struct {
+		Text string
+		Down bool
+	}
+	// ScreenShareStarted / ScreenShareStopped follow our own share
+	// (Note: how it is captured, e.g. a test pattern fallback).
+	ScreenShareStarted struct{ Note string }
+	ScreenShareStopped struct{ Reason string }
+	// RemoteScreen: From started (On) or stopped sharing a screen.
+	RemoteScreen struct {
+		From string
+		On   bool
+	}
 )
 
 // RemoteMedia is one remote's media figures in a MediaTick.
@@ -176,27 +218,37 @@ type RemoteMedia struct {
 	JitterMs float64
 }
 
-func (Navigate) action()          {}
-func (UpdateSettings) action()    {}
-func (UseInvite) action()         {}
-func (HostRequested) action()     {}
-func (HostStarted) action()       {}
-func (JoinRequested) action()     {}
-func (Joined) action()            {}
-func (Failed) action()            {}
-func (LeaveRequested) action()    {}
-func (Left) action()              {}
-func (ToggleMic) action()         {}
-func (ToggleCamera) action()      {}
-func (ToggleHand) action()        {}
-func (ToggleScreenShare) action() {}
-func (ShowPanel) action()         {}
-func (RemoteJoined) action()      {}
-func (RemoteLeft) action()        {}
-func (MediaTick) action()         {}
-func (Notify) action()            {}
-func (DismissToast) action()      {}
-func (ClearError) action()        {}
+func (Navigate) action()             {}
+func (UpdateSettings) action()       {}
+func (UseInvite) action()            {}
+func (HostRequested) action()        {}
+func (HostStarted) action()          {}
+func (JoinRequested) action()        {}
+func (Joined) action()               {}
+func (Failed) action()               {}
+func (LeaveRequested) action()       {}
+func (Left) action()                 {}
+func (ToggleMic) action()            {}
+func (ToggleCamera) action()         {}
+func (ToggleHand) action()           {}
+func (ToggleScreenShare) action()    {}
+func (ShowPanel) action()            {}
+func (RemoteJoined) action()         {}
+func (RemoteLeft) action()           {}
+func (MediaTick) action()            {}
+func (Notify) action()               {}
+func (DismissToast) action()         {}
+func (ClearError) action()           {}
+func (BackgroundReady) action()      {}
+func (ChooseBackgroundFile) action() {}
+func (BackgroundFailed) action()     {}
+func (BackgroundNote) action()       {}
+func (ScreenShareStarted) action()   {}
+func (ScreenShareStopped) action()   {}
+func (RemoteScreen) action()         {}
+
+// SelfID is ScreenFrom while we share our own screen.
+const SelfID = "self"
 
 // MaxToasts is how many toasts show at once (older ones drop).
 const MaxToasts = 4
@@ -218,6 +270,9 @@ func Reduce(s State, a Action) State {
 	case Navigate:
 		s.Screen, s.Error = a.To, ""
 	case UpdateSettings:
+		if a.Settings.Background != s.Settings.Background || a.Settings.BackgroundImage != s.Settings.BackgroundImage {
+			s.BgError, s.BgNote = "", ""
+		}
 		s.Settings = a.Settings
 	case UseInvite:
 		s.Settings.Server, s.Token = a.Server, a.Token
@@ -237,6 +292,7 @@ func Reduce(s State, a Action) State {
 		s.SelfID, s.SelfName = a.SelfID, a.SelfName
 		s.MicMuted, s.CameraOff = s.Settings.JoinMuted, s.Settings.JoinCameraOff
 		s.HandRaised, s.ScreenShare, s.Panel, s.Remotes, s.ActiveSpeaker = false, false, PanelNone, nil, ""
+		s.ScreenFrom = ""
 	case Failed:
 		s.Busy, s.Error = "", a.Message
 		s = s.toast(a.Message, true)
@@ -244,6 +300,7 @@ func Reduce(s State, a Action) State {
 		s.Busy = "Leaving…"
 	case Left:
 		s.Busy, s.Screen, s.Remotes, s.ActiveSpeaker, s.Panel = "", ScreenStart, nil, "", PanelNone
+		s.ScreenShare, s.ScreenFrom = false, ""
 		if s.Hosting {
 			s.Screen = ScreenPreJoin
 		}
@@ -268,8 +325,41 @@ func Reduce(s State, a Action) State {
 			s.HandRaised = !s.HandRaised
 		}
 	case ToggleScreenShare:
-		// Not available yet (needs a second video track); the app
-		// controller explains this in a toast.
+		// The controller starts or stops the share and reports back with
+		// ScreenShareStarted / ScreenShareStopped.
+	case ScreenShareStarted:
+		s.ScreenShare, s.ScreenFrom = true, SelfID
+		if a.Note != "" {
+			s = s.toast(a.Note, false)
+		}
+	case ScreenShareStopped:
+		s.ScreenShare = false
+		if s.ScreenFrom == SelfID {
+			s.ScreenFrom = ""
+		}
+		if a.Reason != "" {
+			s = s.toast(a.Reason, true)
+		}
+	case RemoteScreen:
+		if a.On {
+			s.ScreenFrom = a.From
+			if r, ok := s.Remote(a.From); ok {
+				s = s.toast(r.Name+" is sharing their screen", false)
+			}
+		} else if s.ScreenFrom == a.From {
+			s.ScreenFrom = ""
+			if s.ScreenShare {
+				s.ScreenFrom = SelfID
+			}
+		}
+	case BackgroundReady:
+		s.BgReady, s.BgAllowed, s.BgWarning, s.BgUnavailable = true, a.Allowed, a.Warning, a.Unavailable
+	case BackgroundFailed:
+		s.BgError = a.Message
+		s = s.toast(a.Message, true)
+	case BackgroundNote:
+		s.BgNote = a.Text
+		s = s.toast(a.Text, a.Down)
 	case ShowPanel:
 		if s.Panel == a.Panel {
 			s.Panel = PanelNone
@@ -297,6 +387,12 @@ func Reduce(s State, a Action) State {
 		s.Remotes = out
 		if s.ActiveSpeaker == a.ID {
 			s.ActiveSpeaker = ""
+		}
+		if s.ScreenFrom == a.ID {
+			s.ScreenFrom = ""
+			if s.ScreenShare {
+				s.ScreenFrom = SelfID
+			}
 		}
 		if name != "" {
 			s = s.toast(name+" left", false)

@@ -1,0 +1,171 @@
+package ui
+
+import (
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/podiumhq/podium/gpu"
+	"github.com/podiumhq/podium/internal/testdata"
+	"github.com/podiumhq/podium/ui/store"
+)
+
+// sharpness is the mean absolute horizontal+vertical luma gradient in r:
+// a blurred background has far less of it than the raw one.
+func sharpness(img *image.RGBA, r image.Rectangle) float64 {
+	r = r.Intersect(img.Rect)
+	luma := func(x, y int) float64 {
+		i := img.PixOffset(x, y)
+		p := img.Pix[i : i+3]
+		return 0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2])
+	}
+	var sum, n float64
+	for y := r.Min.Y; y < r.Max.Y-1; y++ {
+		for x := r.Min.X; x < r.Max.X-1; x++ {
+			l := luma(x, y)
+			dx, dy := luma(x+1, y)-l, luma(x, y+1)-l
+			if dx < 0 {
+				dx = -dx
+			}
+			if dy < 0 {
+				dy = -dy
+			}
+			sum += dx + dy
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / n
+}
+
+// toPreJoin shows the pre-join screen with settings changed by edit.
+func toPreJoin(t *testing.T, w *Window, edit func(*store.Settings)) {
+	t.Helper()
+	if w.Store.State().Screen == store.ScreenStart {
+		w.Store.Dispatch(store.HostRequested{})
+	}
+	waitFor(t, "the pre-join screen", 10*time.Second, func() bool { return w.Store.State().Screen == store.ScreenPreJoin })
+	s := w.Store.State().Settings
+	edit(&s)
+	w.Store.Dispatch(store.UpdateSettings{Settings: s})
+}
+
+func waitBackgrounds(t *testing.T, w *Window) {
+	t.Helper()
+	waitFor(t, "the background pipeline", 30*time.Second, func() bool { return w.Store.State().BgReady })
+	if u := w.Store.State().BgUnavailable; u != "" {
+		if !strings.Contains(u, "make model") {
+			t.Fatalf("background effects unavailable without naming `make model`: %s", u)
+		}
+		t.Skipf("no segmentation model here: %s", u)
+	}
+}
+
+// composited waits until the pipeline has composited n more frames with kind.
+func composited(t *testing.T, w *Window, n uint64) {
+	t.Helper()
+	p := w.Ctl.bg.pipe.Load()
+	start := p.Stats().Composited
+	waitFor(t, "composited frames", 15*time.Second, func() bool { return p.Stats().Composited >= start+n })
+}
+
+func TestScreenshotPreJoinBlur(t *testing.T) {
+	w := window(t)
+	person := testdata.Require(t, "opencv/Megamind.avi")
+	toPreJoin(t, w, func(s *store.Settings) { s.Video, s.Background, s.JoinCameraOff = person, bgNone, false })
+	waitBackgrounds(t, w)
+	p := w.Ctl.bg.pipe.Load()
+	info := p.Info()
+	t.Logf("compositor: backend %s, tier %v, renderer %q; offer warning %q", info.Backend, info.Tier, info.Renderer, w.Store.State().BgWarning)
+	if info.Tier <= gpu.TierLow && w.Store.State().BgWarning == "" {
+		t.Errorf("weak hardware (tier %v) but no warning shown", info.Tier)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	r := rectOf(w, w.prejoin.preview.obj)
+	in := image.Rect(r.Min.X+4, r.Min.Y+4, r.Max.X-4, r.Max.Y-40) // above the name bar
+	raw := capture(t)
+	save(t, "prejoin-raw.png", raw)
+
+	s := w.Store.State().Settings
+	s.Background = bgBlurStrong
+	w.Store.Dispatch(store.UpdateSettings{Settings: s})
+	composited(t, w, 20)
+	time.Sleep(500 * time.Millisecond)
+	blur := capture(t)
+	save(t, "prejoin-blur.png", blur)
+	checkNotBlank(t, "blurred preview", blur, in, 10, 100)
+	if st := p.Stats(); st.Effect.String() != bgBlurStrong {
+		t.Errorf("pipeline effect %v, want %s", st.Effect, bgBlurStrong)
+	}
+	// The background (the preview's left and right edges: the person
+	// is in the middle of this video) loses its detail.
+	edges := []image.Rectangle{
+		image.Rect(in.Min.X, in.Min.Y, in.Min.X+in.Dx()/6, in.Max.Y),
+		image.Rect(in.Max.X-in.Dx()/6, in.Min.Y, in.Max.X, in.Max.Y),
+	}
+	var sr, sb float64
+	for _, e := range edges {
+		sr += sharpness(raw, e)
+		sb += sharpness(blur, e)
+	}
+	t.Logf("background sharpness: raw %.2f, blurred %.2f; mean difference %.1f", sr/2, sb/2, meanDiff(raw, blur, edges[0]))
+	if sb > 0.6*sr {
+		t.Errorf("the blurred preview's background is not blurred: sharpness %.2f against %.2f raw", sb/2, sr/2)
+	}
+	if d := meanDiff(raw, blur, edges[0]); d < 2 {
+		t.Errorf("blurred background differs from the raw frame by only %.2f per channel", d)
+	}
+	// The warning (weak hardware) is visible beside the choice.
+	var helpVisible bool
+	fyne.DoAndWait(func() { helpVisible = w.prejoin.form.bgHelp.Visible() && w.prejoin.form.bgHelp.Text != "" })
+	if w.Store.State().BgWarning != "" && !helpVisible {
+		t.Errorf("the offer's warning is not shown")
+	}
+
+	// A bundled image replaces the background.
+	s.Background = bgImagePfx + "office"
+	w.Store.Dispatch(store.UpdateSettings{Settings: s})
+	composited(t, w, 20)
+	time.Sleep(500 * time.Millisecond)
+	img := capture(t)
+	save(t, "prejoin-image.png", img)
+	checkNotBlank(t, "image background preview", img, in, 10, 100)
+
+	// A broken file: a message in the window, the choice stays.
+	bad := filepath.Join(t.TempDir(), "holiday.jpg")
+	if err := os.WriteFile(bad, []byte("this is not a JPEG at all"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.Store.Dispatch(store.ChooseBackgroundFile{Path: bad})
+	waitFor(t, "the bad-file message", 5*time.Second, func() bool { return strings.Contains(w.Store.State().BgError, "not an image") })
+	time.Sleep(600 * time.Millisecond)
+	save(t, "prejoin-bad-image.png", capture(t))
+	var errShown string
+	fyne.DoAndWait(func() {
+		if w.prejoin.form.bgErr.Visible() {
+			errShown = w.prejoin.form.bgErr.Text
+		}
+	})
+	if !strings.Contains(errShown, "holiday.jpg") {
+		t.Errorf("the bad file's error is not shown beside the choice (shown: %q)", errShown)
+	}
+	if got := w.Store.State().Settings.Background; got != bgImagePfx+"office" {
+		t.Errorf("a broken file changed the background to %q", got)
+	}
+	// A good user file is taken.
+	good := testdata.Require(t, "faceapi/sample2.jpg")
+	w.Store.Dispatch(store.ChooseBackgroundFile{Path: good})
+	waitFor(t, "the user image", 5*time.Second, func() bool { return w.Store.State().Settings.Background == bgFile })
+
+	// Back to the defaults the other tests expect.
+	s = w.Store.State().Settings
+	s.Background, s.Video = bgNone, testdata.Require(t, "opencv/vtest.avi")
+	w.Store.Dispatch(store.UpdateSettings{Settings: s})
+}
