@@ -42,7 +42,7 @@ const (
 // chromium-browser on PATH).
 func findChromium() (string, error) {
 	if p := os.Getenv("PODIUM_CHROMIUM"); p != "" {
-		return p, nil
+		return exec.LookPath(p)
 	}
 	for _, n := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(n); err == nil {
@@ -237,13 +237,16 @@ func runInNamespace(t *testing.T) {
 		Video: src, Audio: &audio.Tone{Hz: 440, Amp: 0.3}, API: ifaces,
 		OnVideoFrame: func(from, _ string, img *image.YCbCr) {
 			var sum int
-			for _, y := range img.Y[:img.Rect.Dy()*img.YStride] {
-				sum += int(y)
+			b := img.Rect
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				for x := b.Min.X; x < b.Max.X; x++ {
+					sum += int(img.Y[img.YOffset(x, y)])
+				}
 			}
 			got.mu.Lock()
 			got.videoFrames[from]++
-			got.videoSize[from] = img.Rect.Size()
-			got.videoLuma[from] = float64(sum) / float64(len(img.Y[:img.Rect.Dy()*img.YStride]))
+			got.videoSize[from] = b.Size()
+			got.videoLuma[from] = float64(sum) / float64(max(1, b.Dx()*b.Dy()))
 			got.last[from] = img
 			got.mu.Unlock()
 		},
@@ -301,6 +304,7 @@ func runInNamespace(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	shot(t, ctx, page, "browser-chromium-prejoin.png")
 	if err := page.Eval(ctx, `document.querySelector('#join-btn').click()`, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -427,6 +431,25 @@ func runInNamespace(t *testing.T) {
 	last := got.last[beaID]
 	got.mu.Unlock()
 	savePNG(t, "browser-chromium-received-by-go.png", last)
+
+	// Lower the hand: gone from the page and from the presenter's queue.
+	if err := page.Eval(ctx, `document.querySelector('#hand-btn').click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "hand lowered", func() (bool, error) {
+		var pos string
+		if err := page.Eval(ctx, `document.querySelector('#hand-status').dataset.position`, &pos); err != nil {
+			return false, err
+		}
+		for _, hd := range presenter.RoomState().Queue {
+			if hd.ID == beaID {
+				return false, nil
+			}
+		}
+		return pos == "0", nil
+	}); err != nil {
+		t.Error(err)
+	}
 }
 
 func artifacts(t *testing.T) string {
