@@ -31,6 +31,10 @@ const params = new URLSearchParams(location.search);
 $('#token').value = params.get('token') || '';
 $('#name').value = params.get('name') || '';
 $('#room').value = params.get('room') || '';
+// The token names the participant; name and room are for --dev servers.
+const devFields = () => { $('#dev-fields').hidden = $('#token').value.trim() !== ''; };
+$('#token').addEventListener('input', devFields);
+devFields();
 
 $('#join-form').addEventListener('submit', (e) => { e.preventDefault(); join().catch((err) => fail(err.message || String(err))); });
 
