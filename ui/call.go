@@ -31,15 +31,26 @@ type callScreen struct {
 	peopleList                            *fyne.Container
 	form                                  *deviceForm
 	lastInvite                            string
+	// The stage: a shared screen shown large above the tile strip.
+	screenTile *tile
+	stageL     *stageLayout
+	gridL      *gridLayout
+	center     *fyne.Container
+	screenFrom string // whose screen the stage shows ("" none)
 }
 
 func newCallScreen(ch Choices, clip func(string), get func() store.State, dispatch func(store.Action), pickBackground func()) *callScreen {
 	c := &callScreen{tiles: map[string]*tile{}}
 	c.self = newTile(session.SelfID)
-	c.grid = container.New(&gridLayout{pad: 8})
+	c.gridL = &gridLayout{pad: 8}
+	c.grid = container.New(c.gridL)
+	c.screenTile = newTile("screen")
+	c.screenTile.obj.Hide()
+	c.stageL = &stageLayout{frac: 0.74, pad: 8}
+	c.center = container.New(c.stageL, c.screenTile.obj, c.grid)
 	waitLabel := widget.NewLabelWithStyle("Waiting for others to join… share the invite link.", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	c.waiting = container.NewCenter(waitLabel)
-	stage := container.NewStack(c.grid, container.NewVBox(c.waiting))
+	stage := container.NewStack(c.center, container.NewVBox(c.waiting))
 
 	c.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	c.count = widget.NewLabel("")
@@ -126,7 +137,8 @@ func (c *callScreen) render(s store.State, fr *frames.Store) {
 		c.grid.Objects = objs
 		c.grid.Refresh()
 	}
-	if len(ids) == 0 {
+	c.renderStage(s)
+	if len(ids) == 0 && s.ScreenFrom == "" {
 		c.waiting.Show()
 	} else {
 		c.waiting.Hide()
@@ -147,6 +159,7 @@ func (c *callScreen) render(s store.State, fr *frames.Store) {
 	toggle(c.mic, s.MicMuted, "Unmute", "Mute", theme.VolumeMuteIcon(), theme.VolumeUpIcon())
 	toggle(c.cam, s.CameraOff, "Start video", "Stop video", theme.VisibilityOffIcon(), theme.MediaVideoIcon())
 	toggle(c.hand, s.HandRaised, "Lower hand", "Raise hand", theme.AccountIcon(), theme.AccountIcon())
+	toggle(c.share, s.ScreenShare, "Stop sharing", "Share screen", theme.CancelIcon(), theme.ComputerIcon())
 
 	var panel fyne.CanvasObject
 	switch s.Panel {
@@ -211,7 +224,67 @@ func (c *callScreen) refreshVideo(fr *frames.Store) bool {
 		c.self.img.Image = img
 		c.self.img.Refresh()
 	}
+	if c.screenFrom != "" {
+		if img, fresh := fr.Take(session.ScreenKey(c.screenFrom)); fresh {
+			c.screenTile.img.Image = img
+			c.screenTile.img.Refresh()
+			any = true
+		}
+	}
 	return any
+}
+
+// renderStage shows the shared screen large with the tiles in a strip
+// below it, or the plain grid when nobody shares.
+func (c *callScreen) renderStage(s store.State) {
+	from := s.ScreenFrom
+	if from != "" {
+		name := "Your screen (everyone sees it)"
+		if from != store.SelfID {
+			name = "Screen shared by " + from
+			if r, ok := s.Remote(from); ok {
+				name = r.Name + "’s screen"
+			}
+		}
+		c.screenTile.render(tileInfo{Name: name, HasVideo: true, LevelDB: -127})
+	}
+	if from == c.screenFrom {
+		return
+	}
+	c.screenFrom = from
+	c.screenTile.img.Image = nil
+	c.screenTile.img.Refresh()
+	on := from != ""
+	c.stageL.on, c.gridL.strip = on, on
+	if on {
+		c.screenTile.obj.Show()
+	} else {
+		c.screenTile.obj.Hide()
+	}
+	c.center.Refresh()
+	c.grid.Refresh()
+}
+
+// stageLayout: with on, the first object (the shared screen) takes frac
+// of the height and the second (the tile strip) the rest; otherwise the
+// second fills everything.
+type stageLayout struct {
+	frac, pad float32
+	on        bool
+}
+
+func (l *stageLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(160, 120) }
+func (l *stageLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	if !l.on {
+		objs[1].Move(fyne.NewPos(0, 0))
+		objs[1].Resize(size)
+		return
+	}
+	h := (size.Height - l.pad) * l.frac
+	objs[0].Move(fyne.NewPos(l.pad, 0))
+	objs[0].Resize(fyne.NewSize(size.Width-2*l.pad, h))
+	objs[1].Move(fyne.NewPos(0, h+l.pad))
+	objs[1].Resize(fyne.NewSize(size.Width, size.Height-h-l.pad))
 }
 
 // widthLayout gives its children width w and the full height.

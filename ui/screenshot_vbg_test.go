@@ -12,6 +12,9 @@ import (
 
 	"github.com/podiumhq/podium/gpu"
 	"github.com/podiumhq/podium/internal/testdata"
+	"github.com/podiumhq/podium/media/participant"
+	"github.com/podiumhq/podium/media/source"
+	"github.com/podiumhq/podium/ui/devices"
 	"github.com/podiumhq/podium/ui/store"
 )
 
@@ -168,4 +171,122 @@ func TestScreenshotPreJoinBlur(t *testing.T) {
 	s = w.Store.State().Settings
 	s.Background, s.Video = bgNone, testdata.Require(t, "opencv/vtest.avi")
 	w.Store.Dispatch(store.UpdateSettings{Settings: s})
+}
+
+// screenFrames is how many screen frames p has received from from
+// (packets as a fallback: the guests do not decode).
+func screenPackets(p *participant.Participant, from string) int {
+	for _, ts := range p.Stats() {
+		if ts.From == from && ts.Track == participant.ScreenTrackID {
+			return ts.Packets
+		}
+	}
+	return 0
+}
+
+func TestScreenshotScreenShare(t *testing.T) {
+	w := window(t)
+	toPreJoin(t, w, func(s *store.Settings) {
+		s.Video, s.Background, s.JoinCameraOff = testdata.Require(t, "opencv/vtest.avi"), bgBlurLight, false
+	})
+	waitBackgrounds(t, w)
+	w.Store.Dispatch(store.JoinRequested{})
+	waitFor(t, "the call screen", 15*time.Second, func() bool { return w.Store.State().Screen == store.ScreenCall })
+	defer func() {
+		for _, g := range guests {
+			g.Close()
+		}
+		guests = nil
+		w.Store.Dispatch(store.LeaveRequested{})
+		waitFor(t, "leaving", 10*time.Second, func() bool { return w.Store.State().Screen != store.ScreenCall })
+	}()
+	// The chosen background applies in the call, and switches mid-call.
+	composited(t, w, 15)
+	s := w.Store.State().Settings
+	s.Background = bgBlurStrong
+	w.Store.Dispatch(store.ShowPanel{Panel: store.PanelSettings})
+	w.Store.Dispatch(store.UpdateSettings{Settings: s})
+	composited(t, w, 15)
+	if k := w.Ctl.bg.pipe.Load().Stats().Effect.String(); k != bgBlurStrong {
+		t.Errorf("mid-call switch: effect %s, want %s", k, bgBlurStrong)
+	}
+	time.Sleep(500 * time.Millisecond)
+	save(t, "call-settings-blur.png", capture(t))
+	w.Store.Dispatch(store.ShowPanel{Panel: store.PanelSettings})
+
+	url := w.Store.State().Settings.Server
+	alice := joinGuest(t, url, "Alice Walker", testdata.Require(t, "opencv/vtest.avi"))
+	waitFor(t, "Alice's tile", 15*time.Second, func() bool { r, ok := w.Store.State().Remote(alice.Self().ID); return ok && r.HasVideo })
+
+	// A remote share: shown large above the tiles.
+	scr, err := source.Open(testdata.Require(t, "opencv/basketball1.png"), 1280, 720, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.StartScreenShare(scr); err != nil {
+		t.Fatalf("guest screen share: %v", err)
+	}
+	waitFor(t, "Alice's screen on the stage", 15*time.Second, func() bool { return w.Store.State().ScreenFrom == alice.Self().ID })
+	stage := rectOf(w, w.call.screenTile.obj)
+	in := image.Rect(stage.Min.X+4, stage.Min.Y+4, stage.Max.X-4, stage.Max.Y-40)
+	// The machine is shared and slow: poll until the painted window shows it.
+	var img *image.RGBA
+	for end := time.Now().Add(8 * time.Second); ; {
+		time.Sleep(700 * time.Millisecond)
+		img = capture(t)
+		if std, cols := stats(img, in); (std >= 15 && cols >= 30) || time.Now().After(end) {
+			break
+		}
+	}
+	save(t, "call-screenshare.png", img)
+	var tileR image.Rectangle
+	fyne.DoAndWait(func() { tileR = rectOf0(w, w.call.tiles[alice.Self().ID].obj) })
+	t.Logf("stage %v (%.0f%% of the window), Alice's tile %v", stage, 100*float64(stage.Dx()*stage.Dy())/float64(img.Rect.Dx()*img.Rect.Dy()), tileR)
+	if stage.Dx()*stage.Dy() < img.Rect.Dx()*img.Rect.Dy()/3 {
+		t.Errorf("the shared screen is not large: %v in a %v window", stage, img.Rect.Size())
+	}
+	if tileR.Min.Y < stage.Max.Y || tileR.Dx()*tileR.Dy()*4 > stage.Dx()*stage.Dy() {
+		t.Errorf("the tiles are not a strip below the screen: tile %v, stage %v", tileR, stage)
+	}
+	checkNotBlank(t, "shared screen", img, in, 15, 30) // a grey picture: few colours
+
+	// Stopping removes it.
+	alice.StopScreenShare()
+	waitFor(t, "the stage to close", 10*time.Second, func() bool { return w.Store.State().ScreenFrom == "" })
+	time.Sleep(600 * time.Millisecond)
+	save(t, "call-screenshare-stopped.png", capture(t))
+	var hidden bool
+	fyne.DoAndWait(func() { hidden = !w.call.screenTile.obj.Visible() })
+	if !hidden {
+		t.Errorf("the stage is still shown after the share stopped")
+	}
+
+	// Our own share (mediadevices screen driver on this X display, or the
+	// test pattern fallback): the guest receives it.
+	t.Logf("X11 screen driver available: %v", devices.HasScreen())
+	w.Store.Dispatch(store.ToggleScreenShare{})
+	waitFor(t, "our share", 10*time.Second, func() bool { return w.Store.State().ScreenShare })
+	self := w.Store.State().SelfID
+	waitFor(t, "Alice receiving our screen", 15*time.Second, func() bool { return screenPackets(alice, self) > 50 })
+	time.Sleep(1200 * time.Millisecond)
+	own := capture(t)
+	save(t, "call-screenshare-self.png", own)
+	for _, m := range w.Store.State().Toasts {
+		t.Logf("toast: %s", m.Text)
+	}
+	w.Store.Dispatch(store.ToggleScreenShare{})
+	waitFor(t, "our share to stop", 10*time.Second, func() bool { return !w.Store.State().ScreenShare && w.Store.State().ScreenFrom == "" })
+	n := screenPackets(alice, self)
+	time.Sleep(time.Second)
+	if m := screenPackets(alice, self); m > n+5 {
+		t.Errorf("screen packets still arriving after stopping: %d -> %d", n, m)
+	}
+}
+
+// rectOf0 is rectOf for callers already on the UI thread.
+func rectOf0(w *Window, obj fyne.CanvasObject) image.Rectangle {
+	pos := fyneApp.Driver().AbsolutePositionForObject(obj)
+	sz := obj.Size()
+	sc := w.Win.Canvas().Scale()
+	return image.Rect(int(pos.X*sc), int(pos.Y*sc), int((pos.X+sz.Width)*sc), int((pos.Y+sz.Height)*sc))
 }

@@ -173,7 +173,12 @@ func qualityText(r store.Remote) string {
 
 // gridLayout arranges tiles in the largest equal 4:3 cells that fit, in
 // ceil(sqrt(n)) columns, centred.
-type gridLayout struct{ pad float32 }
+// gridLayout arranges tiles in an adaptive grid, or (strip) in one row
+// under a shared screen.
+type gridLayout struct {
+	pad   float32
+	strip bool
+}
 
 func (g *gridLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(160, 120) }
 
@@ -183,6 +188,9 @@ func (g *gridLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		return
 	}
 	cols := int(math.Ceil(math.Sqrt(float64(n))))
+	if g.strip {
+		cols = n
+	}
 	if size.Width > 0 && size.Height > 0 && n == 2 && size.Width/size.Height > 1.2 {
 		cols = 2
 	}

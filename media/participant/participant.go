@@ -91,6 +91,7 @@ type Participant struct {
 	sent    SentStats
 	encoder codec.ReadCloser
 	room    *roomClient // room.go: hands, stage, chat, Q&A, polls
+	screen  screenShare // screen.go: a shared screen, the second video track
 }
 
 // SentStats counts what was published.

@@ -120,6 +120,18 @@ func (s *Store) Live(id string) bool {
 	return sl != nil && !sl.dark && time.Since(sl.last) < 2*time.Second
 }
 
+// Age is how long ago id's latest frame arrived (ok false: none yet).
+// Unlike Live it ignores darkness: a shared screen may well be black.
+func (s *Store) Age(id string) (age time.Duration, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl := s.slots[id]
+	if sl == nil || sl.count == 0 {
+		return 0, false
+	}
+	return time.Since(sl.last), true
+}
+
 // Counts returns how many frames id received and how many were shown.
 func (s *Store) Counts(id string) (received, shown int) {
 	s.mu.Lock()

@@ -15,9 +15,11 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/podiumhq/podium/media/participant"
 	"github.com/podiumhq/podium/media/rtcapi"
+	"github.com/podiumhq/podium/media/source"
 	"github.com/podiumhq/podium/signaling/protocol"
 	"github.com/podiumhq/podium/ui/audioout"
 	"github.com/podiumhq/podium/ui/devices"
@@ -29,6 +31,13 @@ import (
 // SelfID is the frame-store key of the self-view (the caller puts it
 // there, after the background effect).
 const SelfID = "self"
+
+// ScreenKey is the frame-store key of id's shared screen (id SelfID: our
+// own share).
+func ScreenKey(id string) string { return id + "#screen" }
+
+// ScreenTimeout: a shared screen with no frame for this long has stopped.
+const ScreenTimeout = 1500 * time.Millisecond
 
 // Config describes a call.
 type Config struct {
@@ -68,12 +77,18 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	s := &Session{cfg: cfg, mix: mixer.New()}
 	pc := participant.Config{URL: cfg.URL, Token: cfg.Token, Room: cfg.Room, Name: cfg.Name,
 		API: rtcapi.Options{LoopbackOnly: cfg.Loopback}, Logger: cfg.Logger,
-		OnVideoFrame: func(from, track string, img *image.YCbCr) { cfg.Frames.Put(from, img) },
-		OnAudio:      s.mix.Push,
+		OnVideoFrame: func(from, track string, img *image.YCbCr) {
+			if track == participant.ScreenTrackID {
+				from = ScreenKey(from)
+			}
+			cfg.Frames.Put(from, img)
+		},
+		OnAudio: s.mix.Push,
 		OnEvent: func(e participant.Event) {
 			if e.Type == protocol.TypeParticipantLeft {
 				s.mix.Remove(e.Participant.ID)
 				cfg.Frames.Remove(e.Participant.ID)
+				cfg.Frames.Remove(ScreenKey(e.Participant.ID))
 			}
 			if cfg.OnEvent != nil {
 				cfg.OnEvent(e)
@@ -152,7 +167,11 @@ func (s *Session) Tick() store.MediaTick {
 	if s.cfg.Audio != nil {
 		t.MicLevelDB = s.cfg.Audio.LevelDB()
 	}
+	var screenAge time.Duration
 	for _, m := range s.p.Roster() {
+		if age, ok := s.cfg.Frames.Age(ScreenKey(m.ID)); ok && age < ScreenTimeout && (t.ScreenFrom == "" || age < screenAge) {
+			t.ScreenFrom, screenAge = m.ID, age
+		}
 		rm := store.RemoteMedia{LevelDB: -127, Muted: true, HasVideo: s.cfg.Frames.Live(m.ID)}
 		if l, ok := levels[m.ID]; ok {
 			rm.LevelDB, rm.Muted = l.DB, l.Muted
@@ -192,6 +211,12 @@ func Quality(ts participant.TrackStats) (store.Quality, float64, float64) {
 	}
 	return store.QualityFair, loss, ts.JitterMs
 }
+
+// StartScreenShare publishes src as this participant's shared screen.
+func (s *Session) StartScreenShare(src source.Video) error { return s.p.StartScreenShare(src) }
+
+// StopScreenShare stops sharing.
+func (s *Session) StopScreenShare() { s.p.StopScreenShare() }
 
 // Leave closes the call.
 func (s *Session) Leave() {

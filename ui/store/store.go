@@ -171,6 +171,8 @@ type (
 		MicLevelDB    float64
 		Remotes       map[string]RemoteMedia
 		ActiveSpeaker string
+		// ScreenFrom is a remote whose shared screen is arriving ("" none).
+		ScreenFrom string
 	}
 	// Notify shows a toast; DismissToast removes one.
 	Notify struct {
@@ -200,11 +202,6 @@ type (
 	// (Note: how it is captured, e.g. a test pattern fallback).
 	ScreenShareStarted struct{ Note string }
 	ScreenShareStopped struct{ Reason string }
-	// RemoteScreen: From started (On) or stopped sharing a screen.
-	RemoteScreen struct {
-		From string
-		On   bool
-	}
 )
 
 // RemoteMedia is one remote's media figures in a MediaTick.
@@ -245,7 +242,6 @@ func (BackgroundFailed) action()     {}
 func (BackgroundNote) action()       {}
 func (ScreenShareStarted) action()   {}
 func (ScreenShareStopped) action()   {}
-func (RemoteScreen) action()         {}
 
 // SelfID is ScreenFrom while we share our own screen.
 const SelfID = "self"
@@ -340,18 +336,6 @@ func Reduce(s State, a Action) State {
 		if a.Reason != "" {
 			s = s.toast(a.Reason, true)
 		}
-	case RemoteScreen:
-		if a.On {
-			s.ScreenFrom = a.From
-			if r, ok := s.Remote(a.From); ok {
-				s = s.toast(r.Name+" is sharing their screen", false)
-			}
-		} else if s.ScreenFrom == a.From {
-			s.ScreenFrom = ""
-			if s.ScreenShare {
-				s.ScreenFrom = SelfID
-			}
-		}
 	case BackgroundReady:
 		s.BgReady, s.BgAllowed, s.BgWarning, s.BgUnavailable = true, a.Allowed, a.Warning, a.Unavailable
 	case BackgroundFailed:
@@ -399,6 +383,13 @@ func Reduce(s State, a Action) State {
 		}
 	case MediaTick:
 		s.MicLevelDB, s.ActiveSpeaker = a.MicLevelDB, a.ActiveSpeaker
+		// Our own share has the stage; otherwise a remote's share.
+		if !s.ScreenShare && s.ScreenFrom != a.ScreenFrom {
+			s.ScreenFrom = a.ScreenFrom
+			if r, ok := s.Remote(a.ScreenFrom); ok {
+				s = s.toast(r.Name+" is sharing their screen", false)
+			}
+		}
 		out := make([]Remote, len(s.Remotes))
 		for i, r := range s.Remotes {
 			if m, ok := a.Remotes[r.ID]; ok {

@@ -1,0 +1,238 @@
+package participant
+
+// Screen sharing: a second VP8 video track with track ID "screen".
+//
+// The participant is the answerer of every negotiation, so it cannot add an
+// m-line itself. The first StartScreenShare adds a send-only transceiver
+// (not yet in any SDP), then sends `publish` {video: 1}; the server adds a
+// receive slot and sends a new offer, whose fresh recvonly video m-line pion
+// pairs with that unassociated send-only transceiver when answering. The
+// transceiver is added before `publish` so the offer cannot arrive first.
+//
+// StopScreenShare stops capture and encoding but keeps the transceiver and
+// its track: the SFU keeps forwarding the (now silent) track, subscribers
+// see its frames stop (the desktop app drops the large view after a second
+// without screen frames), and a later StartScreenShare resumes on the same
+// track and RTP stream with a new key frame — no renegotiation, no server
+// change.
+
+import (
+	"context"
+	"errors"
+	"image"
+	"sync"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/mediadevices/pkg/codec/vpx"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/podiumhq/podium/media/rtcapi"
+	"github.com/podiumhq/podium/media/source"
+	"github.com/podiumhq/podium/signaling/protocol"
+)
+
+// ScreenTrackID is the track ID of a shared screen (receivers get it as
+// the trackID of Config.OnVideoFrame).
+const ScreenTrackID = "screen"
+
+// ScreenBitrate is the shared screen's VP8 bitrate (bit/s).
+var ScreenBitrate = 1_500_000
+
+// ErrClosed is returned when the participant has left.
+var ErrClosed = errors.New("participant: closed")
+
+type screenShare struct {
+	mu     sync.Mutex
+	track  *webrtc.TrackLocalStaticSample
+	sender *webrtc.RTPSender
+	kf     codec.KeyFrameController // the running encoder's
+	src    source.Video
+	enc    codec.ReadCloser
+	cancel context.CancelFunc
+	done   *sync.WaitGroup // the running share's goroutines
+	frames int
+}
+
+// StartScreenShare publishes src as the "screen" track (replacing a share
+// already running). src is closed by StopScreenShare or Close.
+func (p *Participant) StartScreenShare(src source.Video) error {
+	s := &p.screen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.ctx.Err() != nil {
+		return ErrClosed
+	}
+	s.stopLocked()
+	if s.track == nil {
+		if err := p.addScreenTransceiver(); err != nil {
+			return err
+		}
+	}
+	w, h := src.Size()
+	fps := src.FPS()
+	if fps <= 0 {
+		fps = 15
+	}
+	params, err := vpx.NewVP8Params()
+	if err != nil {
+		return err
+	}
+	params.BitRate = ScreenBitrate
+	params.KeyFrameInterval = int(fps * 4)
+	params.RateControlEndUsage = vpx.RateControlCBR
+	params.ErrorResilient = vpx.ErrorResilientDefault
+	params.LagInFrames = 0
+	ctx, cancel := context.WithCancel(p.ctx)
+	slot := make(chan image.Image, 1) // latest frame wins
+	reader := video.ReaderFunc(func() (image.Image, func(), error) {
+		select {
+		case img := <-slot:
+			return img, func() {}, nil
+		case <-ctx.Done():
+			return nil, func() {}, context.Canceled
+		}
+	})
+	enc, err := params.BuildVideoEncoder(reader, prop.Media{Video: prop.Video{Width: w, Height: h, FrameRate: float32(fps)}})
+	if err != nil {
+		cancel()
+		return err
+	}
+	s.kf, _ = enc.Controller().(codec.KeyFrameController)
+	wg := &sync.WaitGroup{}
+	s.src, s.enc, s.cancel, s.done = src, enc, cancel, wg
+	track := s.track
+	wg.Add(2)
+	go func() { // capture
+		defer wg.Done()
+		for ctx.Err() == nil {
+			img, err := src.ReadFrame()
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, source.ErrClosed) {
+					p.log.Warn("screen source", "err", err)
+				}
+				return
+			}
+			select {
+			case <-slot:
+			default:
+			}
+			slot <- img
+		}
+	}()
+	go func() { // encode -> track
+		defer wg.Done()
+		last := time.Now()
+		first := true
+		for {
+			b, release, err := enc.Read()
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			d := now.Sub(last)
+			if first {
+				d, first = time.Duration(float64(time.Second)/fps), false
+			}
+			_ = track.WriteSample(media.Sample{Data: b, Duration: d})
+			last = now
+			release()
+			s.mu.Lock()
+			s.frames++
+			s.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// addScreenTransceiver adds the send-only transceiver, then asks the server
+// for a receive slot (s.mu held).
+func (p *Participant) addScreenTransceiver() error {
+	s := &p.screen
+	track, err := webrtc.NewTrackLocalStaticSample(rtcapi.VP8Codec, ScreenTrackID, p.self.ID)
+	if err != nil {
+		return err
+	}
+	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	_, err = p.sig.Send(ctx, protocol.TypePublish, protocol.PublishBody{Video: 1})
+	cancel()
+	if err != nil {
+		_ = p.pc.RemoveTrack(tr.Sender())
+		return err
+	}
+	s.track, s.sender = track, tr.Sender()
+	// Leaving stops the share (and closes its source).
+	context.AfterFunc(p.ctx, p.StopScreenShare)
+	// RTCP from the SFU for the screen: key-frame requests go to the
+	// running encoder. Ends when the connection closes.
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			pkts, _, err := tr.Sender().ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, pk := range pkts {
+				switch pk.(type) {
+				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+					s.mu.Lock()
+					if s.kf != nil {
+						_ = s.kf.ForceKeyFrame()
+					}
+					s.mu.Unlock()
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// StopScreenShare stops sharing (a no-op when not sharing) and closes the
+// source given to StartScreenShare.
+func (p *Participant) StopScreenShare() {
+	s := &p.screen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+}
+
+// ScreenSharing reports whether a share is running.
+func (p *Participant) ScreenSharing() bool {
+	s := &p.screen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cancel != nil
+}
+
+// ScreenFramesSent counts the screen frames encoded and sent.
+func (p *Participant) ScreenFramesSent() int {
+	s := &p.screen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.frames
+}
+
+// stopLocked ends the running share. It releases s.mu while waiting for
+// the share's goroutines (the encode loop takes s.mu to count frames).
+func (s *screenShare) stopLocked() {
+	if s.cancel == nil {
+		return
+	}
+	cancel, src, enc, done := s.cancel, s.src, s.enc, s.done
+	s.cancel, s.src, s.enc, s.done, s.kf = nil, nil, nil, nil, nil
+	cancel()
+	_ = src.Close() // unblocks ReadFrame
+	s.mu.Unlock()
+	done.Wait()
+	s.mu.Lock()
+	_ = enc.Close()
+}
