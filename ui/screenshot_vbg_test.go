@@ -227,12 +227,13 @@ func TestScreenshotScreenShare(t *testing.T) {
 		t.Fatalf("guest screen share: %v", err)
 	}
 	waitFor(t, "Alice's screen on the stage", 15*time.Second, func() bool { return w.Store.State().ScreenFrom == alice.Self().ID })
-	stage := rectOf(w, w.call.screenTile.obj)
-	in := image.Rect(stage.Min.X+4, stage.Min.Y+4, stage.Max.X-4, stage.Max.Y-40)
 	// The machine is shared and slow: poll until the painted window shows it.
 	var img *image.RGBA
+	var stage, in image.Rectangle
 	for end := time.Now().Add(8 * time.Second); ; {
 		time.Sleep(700 * time.Millisecond)
+		stage = rectOf(w, w.call.screenTile.obj)
+		in = image.Rect(stage.Min.X+4, stage.Min.Y+4, stage.Max.X-4, stage.Max.Y-40)
 		img = capture(t)
 		if std, cols := stats(img, in); (std >= 15 && cols >= 30) || time.Now().After(end) {
 			break
@@ -253,8 +254,19 @@ func TestScreenshotScreenShare(t *testing.T) {
 	// Stopping removes it.
 	alice.StopScreenShare()
 	waitFor(t, "the stage to close", 10*time.Second, func() bool { return w.Store.State().ScreenFrom == "" })
-	time.Sleep(600 * time.Millisecond)
-	save(t, "call-screenshare-stopped.png", capture(t))
+	// Poll until the painted window no longer shows the shared picture.
+	var after *image.RGBA
+	for end := time.Now().Add(8 * time.Second); ; {
+		time.Sleep(500 * time.Millisecond)
+		after = capture(t)
+		if meanDiff(img, after, in) > 8 || time.Now().After(end) {
+			break
+		}
+	}
+	save(t, "call-screenshare-stopped.png", after)
+	if d := meanDiff(img, after, in); d <= 8 {
+		t.Errorf("the window still shows the shared screen after it stopped (difference %.1f)", d)
+	}
 	var hidden bool
 	fyne.DoAndWait(func() { hidden = !w.call.screenTile.obj.Visible() })
 	if !hidden {
@@ -276,9 +288,10 @@ func TestScreenshotScreenShare(t *testing.T) {
 	}
 	w.Store.Dispatch(store.ToggleScreenShare{})
 	waitFor(t, "our share to stop", 10*time.Second, func() bool { return !w.Store.State().ScreenShare && w.Store.State().ScreenFrom == "" })
+	time.Sleep(300 * time.Millisecond) // packets in flight
 	n := screenPackets(alice, self)
 	time.Sleep(time.Second)
-	if m := screenPackets(alice, self); m > n+5 {
+	if m := screenPackets(alice, self); m > n+10 {
 		t.Errorf("screen packets still arriving after stopping: %d -> %d", n, m)
 	}
 }
