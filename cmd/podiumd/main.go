@@ -1,11 +1,19 @@
 // Command podiumd is Podium's server: WebSocket signaling at /ws, an SFU,
 // /healthz and /metrics.
 //
-//	podiumd [serve] --addr 0.0.0.0:7880 --secret-file /etc/podium/secret
+//	podiumd [serve] --addr 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem --secret-file /etc/podium/secret
 //	podiumd token --room R --name N --role presenter
 //
 // Every flag can also be set by an environment variable PODIUM_<FLAG> with
 // dashes as underscores (e.g. PODIUM_SECRET, PODIUM_ADDR).
+//
+// Plain HTTP (ws://) is served only on a loopback address or with
+// --behind-proxy (a TLS-terminating proxy in front); elsewhere give
+// --tls-cert and --tls-key. Browsers may open /ws only from the server's
+// own origin or --allowed-origins. Each connection's messages are rate
+// limited (--msg-rate, --msg-burst: refused, then disconnected); rooms,
+// participants per room and tracks per participant are bounded
+// (--max-rooms, --max-participants, --max-tracks).
 package main
 
 import (
@@ -92,6 +100,15 @@ func serve(args []string) error {
 	udpMin := fs.Uint("udp-port-min", 0, "lowest UDP port for media")
 	udpMax := fs.Uint("udp-port-max", 0, "highest UDP port for media")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) for HTTPS/wss; without it plain HTTP is served only on loopback or --behind-proxy")
+	tlsKey := fs.String("tls-key", "", "TLS private key (PEM)")
+	behindProxy := fs.Bool("behind-proxy", false, "serve plain HTTP on a non-loopback address: a TLS-terminating proxy is in front")
+	origins := fs.String("allowed-origins", "", "comma-separated extra web origins (host patterns, e.g. app.example.com, *.example.com) allowed to open /ws (default: same origin only)")
+	msgRate := fs.Float64("msg-rate", 0, "incoming messages per second per connection (0: default 50; negative: unlimited)")
+	msgBurst := fs.Int("msg-burst", 0, "burst of the per-connection message limit (0: default 200)")
+	maxRooms := fs.Int("max-rooms", 0, "rooms open at once (0: default 1000)")
+	maxParticipants := fs.Int("max-participants", 0, "participants per room (0: default 10000)")
+	maxTracks := fs.Int("max-tracks", 0, "tracks a participant may publish (0: default 8)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,7 +138,13 @@ func serve(args []string) error {
 	if *publicIP != "" {
 		opts.NAT1To1IPs = []string{*publicIP}
 	}
-	h, err := host.Start(host.Config{Addr: *addr, Secret: sec, Dev: *dev, API: opts, Logger: log})
+	cfg := host.Config{Addr: *addr, Secret: sec, Dev: *dev, API: opts, Logger: log,
+		TLSCert: *tlsCert, TLSKey: *tlsKey, BehindProxy: *behindProxy,
+		MsgRate: *msgRate, MsgBurst: *msgBurst, MaxRooms: *maxRooms, MaxParticipants: *maxParticipants, MaxTracks: *maxTracks}
+	if *origins != "" {
+		cfg.OriginPatterns = strings.Split(*origins, ",")
+	}
+	h, err := host.Start(cfg)
 	if err != nil {
 		return err
 	}

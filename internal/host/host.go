@@ -5,7 +5,9 @@ package host
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -42,6 +44,41 @@ type Config struct {
 	Room room.Config
 	// SendQueue is each connection's outgoing queue length (0: server default).
 	SendQueue int
+
+	// TLSCert and TLSKey are PEM files: with them the host serves HTTPS
+	// (and wss://). Without them it serves plain HTTP only on a loopback
+	// address, or when BehindProxy says a TLS-terminating proxy is in
+	// front (see CheckPlainHTTP).
+	TLSCert, TLSKey string
+	BehindProxy     bool
+	// OriginPatterns are the other web origins allowed to open /ws
+	// (server.Config.OriginPatterns; default same origin only).
+	OriginPatterns []string
+	// Message rate and resource limits (server.Config; 0: defaults).
+	MsgRate   float64
+	MsgBurst  int
+	MaxRooms  int
+	MaxTracks int
+}
+
+// CheckPlainHTTP refuses plain HTTP on addr unless addr is a loopback
+// address or behindProxy is set: tokens and chat must not cross a network
+// in clear text.
+func CheckPlainHTTP(addr string, behindProxy bool) error {
+	if behindProxy {
+		return nil
+	}
+	hostPart, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("host: listen address %q: %w", addr, err)
+	}
+	if hostPart == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(hostPart); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("host: refusing plain HTTP on %s (not a loopback address): give a TLS certificate and key (--tls-cert, --tls-key), or --behind-proxy when a TLS-terminating proxy is in front", addr)
 }
 
 // Host is a running podiumd.
@@ -50,6 +87,7 @@ type Host struct {
 	SFU    *sfu.SFU
 	Tokens token.Issuer
 	ln     net.Listener
+	scheme string // ws or wss
 	http   *http.Server
 	done   chan error
 }
@@ -62,6 +100,22 @@ func Start(cfg Config) (*Host, error) {
 	if len(cfg.Secret) < 16 {
 		return nil, errors.New("host: a token secret of at least 16 bytes is required")
 	}
+	var tlsCfg *tls.Config
+	switch {
+	case cfg.TLSCert != "" || cfg.TLSKey != "":
+		if cfg.TLSCert == "" || cfg.TLSKey == "" {
+			return nil, errors.New("host: TLS needs both a certificate and a key file")
+		}
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("host: TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	default:
+		if err := CheckPlainHTTP(cfg.Addr, cfg.BehindProxy); err != nil {
+			return nil, err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s, err := sfu.New(sfu.Config{API: cfg.API, ICEServers: cfg.ICEServers, Registerer: reg, Logger: cfg.Logger})
@@ -69,7 +123,8 @@ func Start(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	tokens := token.Issuer{Secret: cfg.Secret}
-	srv := server.New(server.Config{Tokens: tokens, Dev: cfg.Dev, Media: mediaAdapter{s}, Registerer: reg, Logger: cfg.Logger, MaxParticipants: cfg.MaxParticipants, Room: cfg.Room, SendQueue: cfg.SendQueue})
+	srv := server.New(server.Config{Tokens: tokens, Dev: cfg.Dev, Media: mediaAdapter{s}, Registerer: reg, Logger: cfg.Logger, MaxParticipants: cfg.MaxParticipants, Room: cfg.Room, SendQueue: cfg.SendQueue,
+		OriginPatterns: cfg.OriginPatterns, MsgRate: cfg.MsgRate, MsgBurst: cfg.MsgBurst, MaxRooms: cfg.MaxRooms, MaxTracks: cfg.MaxTracks})
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -82,10 +137,15 @@ func Start(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{Server: srv, SFU: s, Tokens: tokens, ln: ln, done: make(chan error, 1),
+	scheme := "ws"
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+		scheme = "wss"
+	}
+	h := &Host{Server: srv, SFU: s, Tokens: tokens, ln: ln, scheme: scheme, done: make(chan error, 1),
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { h.done <- h.http.Serve(ln) }()
-	cfg.Logger.Info("podiumd listening", "addr", ln.Addr().String(), "dev", cfg.Dev)
+	cfg.Logger.Info("podiumd listening", "addr", ln.Addr().String(), "dev", cfg.Dev, "tls", tlsCfg != nil)
 	return h, nil
 }
 
@@ -93,7 +153,7 @@ func Start(cfg Config) (*Host, error) {
 func (h *Host) Addr() string { return h.ln.Addr().String() }
 
 // URL is the WebSocket signaling URL.
-func (h *Host) URL() string { return "ws://" + h.Addr() + "/ws" }
+func (h *Host) URL() string { return h.scheme + "://" + h.Addr() + "/ws" }
 
 // Shutdown stops accepting connections and closes open ones, waiting up to
 // the context's deadline.

@@ -29,7 +29,13 @@ type Client struct {
 
 // Dial connects to a signaling URL (ws:// or wss://).
 func Dial(ctx context.Context, url string) (*Client, error) {
-	ws, _, err := websocket.Dial(ctx, url, nil)
+	return DialWith(ctx, url, nil)
+}
+
+// DialWith connects with WebSocket options: an HTTP client (TLS roots for
+// wss://) and headers such as Origin.
+func DialWith(ctx context.Context, url string, opts *websocket.DialOptions) (*Client, error) {
+	ws, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the Podium server at %s: %w", url, err)
 	}

@@ -70,6 +70,25 @@ type Config struct {
 	Logger     *slog.Logger
 	// InsecureSkipOriginCheck accepts WebSocket upgrades from any Origin.
 	InsecureSkipOriginCheck bool
+	// OriginPatterns are the other origins (host patterns in path.Match
+	// syntax, e.g. "app.example.com" or "*.example.com") whose pages may
+	// open a WebSocket. Empty: same origin only. Requests without an Origin
+	// header (non-browser clients) are accepted.
+	OriginPatterns []string
+	// MsgRate and MsgBurst are each connection's token bucket for incoming
+	// messages (defaults DefaultMsgRate per second, burst DefaultMsgBurst;
+	// a negative MsgRate disables the limit). A message over the limit is
+	// refused with ErrRateLimited; after RateStrikes refused messages in a
+	// burst (default DefaultRateStrikes, refilled one a second) the
+	// connection is closed with 1008. Other connections are not affected.
+	MsgRate     float64
+	MsgBurst    int
+	RateStrikes int
+	// MaxRooms open at once (default DefaultMaxRooms); MaxTracks a
+	// participant may publish, video and audio together (default
+	// DefaultMaxTracks).
+	MaxRooms  int
+	MaxTracks int
 	// Room holds the room rules' limits (hand latency bound, grace period,
 	// chat history); zero fields take room.Config's defaults.
 	Room room.Config
@@ -94,6 +113,7 @@ type Server struct {
 	mMessages             *prometheus.CounterVec
 	mErrors               *prometheus.CounterVec
 	mSent, mSentBytes     prometheus.Counter
+	mRateDisconnects      prometheus.Counter
 }
 
 // roomState is one room: its members' connections and its rules' state,
@@ -123,6 +143,21 @@ func New(cfg Config) *Server {
 	if cfg.SendQueue == 0 {
 		cfg.SendQueue = 1024
 	}
+	if cfg.MsgRate == 0 {
+		cfg.MsgRate = DefaultMsgRate
+	}
+	if cfg.MsgBurst <= 0 {
+		cfg.MsgBurst = max(DefaultMsgBurst, int(cfg.MsgRate))
+	}
+	if cfg.RateStrikes <= 0 {
+		cfg.RateStrikes = DefaultRateStrikes
+	}
+	if cfg.MaxRooms <= 0 {
+		cfg.MaxRooms = DefaultMaxRooms
+	}
+	if cfg.MaxTracks <= 0 {
+		cfg.MaxTracks = DefaultMaxTracks
+	}
 	if cfg.FlushInterval == 0 {
 		cfg.FlushInterval = 250 * time.Millisecond
 	}
@@ -133,12 +168,13 @@ func New(cfg Config) *Server {
 	f := promauto.With(cfg.Registerer)
 	return &Server{
 		cfg: cfg, log: cfg.Logger, rooms: map[string]*roomState{},
-		mRooms:        f.NewGauge(prometheus.GaugeOpts{Name: "podium_rooms", Help: "Open rooms."}),
-		mParticipants: f.NewGauge(prometheus.GaugeOpts{Name: "podium_participants", Help: "Joined participants."}),
-		mMessages:     f.NewCounterVec(prometheus.CounterOpts{Name: "podium_signaling_messages_total", Help: "Signaling messages received, by type."}, []string{"type"}),
-		mSent:         f.NewCounter(prometheus.CounterOpts{Name: "podium_signaling_sent_messages_total", Help: "Signaling messages queued to clients."}),
-		mSentBytes:    f.NewCounter(prometheus.CounterOpts{Name: "podium_signaling_sent_bytes_total", Help: "Bytes of signaling messages queued to clients (payload, without WebSocket framing)."}),
-		mErrors:       f.NewCounterVec(prometheus.CounterOpts{Name: "podium_signaling_errors_total", Help: "Errors sent to clients, by code."}, []string{"code"}),
+		mRooms:           f.NewGauge(prometheus.GaugeOpts{Name: "podium_rooms", Help: "Open rooms."}),
+		mParticipants:    f.NewGauge(prometheus.GaugeOpts{Name: "podium_participants", Help: "Joined participants."}),
+		mMessages:        f.NewCounterVec(prometheus.CounterOpts{Name: "podium_signaling_messages_total", Help: "Signaling messages received, by type."}, []string{"type"}),
+		mSent:            f.NewCounter(prometheus.CounterOpts{Name: "podium_signaling_sent_messages_total", Help: "Signaling messages queued to clients."}),
+		mSentBytes:       f.NewCounter(prometheus.CounterOpts{Name: "podium_signaling_sent_bytes_total", Help: "Bytes of signaling messages queued to clients (payload, without WebSocket framing)."}),
+		mErrors:          f.NewCounterVec(prometheus.CounterOpts{Name: "podium_signaling_errors_total", Help: "Errors sent to clients, by code."}, []string{"code"}),
+		mRateDisconnects: f.NewCounter(prometheus.CounterOpts{Name: "podium_signaling_rate_disconnects_total", Help: "Connections closed for exceeding the message rate limit."}),
 	}
 }
 
@@ -170,20 +206,23 @@ type conn struct {
 
 	// Read loop only.
 	clock room.Clock
+	lim   *limiter
 	// Guarded by the room's mu: what the attendee was last told.
 	lastPos, lastCount int
 }
 
 // ServeHTTP upgrades to WebSocket and runs the connection until it closes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: s.cfg.InsecureSkipOriginCheck})
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: s.cfg.InsecureSkipOriginCheck, OriginPatterns: s.cfg.OriginPatterns})
 	if err != nil {
+		// Accept has answered (403 for a foreign Origin).
+		s.log.Info("websocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
 		return
 	}
 	// Hard limit: far over the protocol limit, so an oversized message still
 	// gets a protocol error; beyond this the socket is closed with 1009.
 	ws.SetReadLimit(4 * protocol.MaxMessageBytes)
-	c := &conn{srv: s, ws: ws, remote: r.RemoteAddr, wake: make(chan struct{}, 1), limit: s.cfg.SendQueue, done: make(chan struct{}), log: s.log.With("remote", r.RemoteAddr)}
+	c := &conn{srv: s, ws: ws, remote: r.RemoteAddr, wake: make(chan struct{}, 1), limit: s.cfg.SendQueue, done: make(chan struct{}), log: s.log.With("remote", r.RemoteAddr), lim: newLimiter(s.cfg)}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go c.writeLoop(ctx)
@@ -316,6 +355,15 @@ func (c *conn) readLoop(ctx context.Context) {
 			return
 		default:
 		}
+		if v := c.lim.check(); v != accept {
+			var env protocol.Envelope
+			env, _ = protocol.Decode(data) // for the id only
+			if c.rateLimited(v, env.ID) {
+				<-c.done // until the error is written (closeAfterFlush bounds it)
+				return
+			}
+			continue
+		}
 		if typ != websocket.MessageText {
 			c.sendError("", protocol.Errorf(protocol.ErrBadMessage, "binary frames are not accepted"))
 			continue
@@ -394,6 +442,15 @@ func (s *Server) handle(c *conn, env protocol.Envelope) error {
 		if !s.publishAllowed(c) {
 			return protocol.Errorf(protocol.ErrForbidden, "attendees of a webinar publish only on stage")
 		}
+		if b.Video < 0 || b.Audio < 0 {
+			return protocol.Errorf(protocol.ErrBadMessage, "negative publish count")
+		}
+		s.mu.Lock()
+		have := max(c.gotVideo+c.gotAudio, c.wantVideo+c.wantAudio)
+		s.mu.Unlock()
+		if err := s.tracksAllowed(have, b.Video+b.Audio); err != nil {
+			return err
+		}
 		if err := media.AddPublishSlots(b.Video, b.Audio); err != nil {
 			return protocol.Errorf(protocol.ErrForbidden, "%v", err)
 		}
@@ -470,12 +527,19 @@ func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
 			return protocol.Errorf(protocol.ErrBadMessage, "negative publish count")
 		}
 	}
+	if err := s.tracksAllowed(0, video+audio); err != nil {
+		return err
+	}
 	if b.ClientTimeMs != 0 {
 		c.clock.AddOneWay(b.ClientTimeMs, arrival)
 	}
 
 	s.mu.Lock()
 	rm := s.rooms[roomName]
+	if rm == nil && len(s.rooms) >= s.cfg.MaxRooms {
+		s.mu.Unlock()
+		return protocol.Errorf(protocol.ErrServerFull, "this server holds its limit of %d rooms; try again later", s.cfg.MaxRooms)
+	}
 	if rm == nil {
 		rm = &roomState{name: roomName, members: map[string]*conn{}, presenters: map[string]*conn{}, st: room.New(s.cfg.Room)}
 		s.rooms[roomName] = rm
