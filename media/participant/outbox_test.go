@@ -131,7 +131,9 @@ func TestOutboxConnectionKilledMidSend(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			do(t, "batch chat", func(ctx context.Context) (protocol.AckBody, error) { return att.SendChat(ctx, fmt.Sprintf("batch %d", i)) })
+			do(t, "batch chat", func(ctx context.Context) (protocol.AckBody, error) {
+				return att.SendChat(ctx, fmt.Sprintf("batch %d", i))
+			})
 		}()
 	}
 	px.Cut()
@@ -194,7 +196,9 @@ func TestOutboxRandomCuts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
-				do(t, "chat", func(ctx context.Context) (protocol.AckBody, error) { return att.SendChat(ctx, fmt.Sprintf("g%d-%d", g, i)) })
+				do(t, "chat", func(ctx context.Context) (protocol.AckBody, error) {
+					return att.SendChat(ctx, fmt.Sprintf("g%d-%d", g, i))
+				})
 				time.Sleep(5 * time.Millisecond) // a typing pace: the sends span many cuts
 			}
 		}()
