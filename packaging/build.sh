@@ -23,8 +23,14 @@ mkdir -p "$dist" "$pkg/bin"
 [ -x "$GOBIN/fyne" ] && "$GOBIN/fyne" version 2>/dev/null | grep -q 'v1\.7\.4' || go install "$FYNE_TOOLS"
 
 # Binaries: the same build flags as `make build` (shared Go cache), stripped.
+# A binary is replaced only when it changed, so up-to-date packages stay.
+mkdir -p "$pkg/new"
 go build -ldflags "-X github.com/podiumhq/podium/internal/version.Version=$VERSION -s -w" \
-  -o "$pkg/bin/" ./cmd/podium ./cmd/podiumd
+  -o "$pkg/new/" ./cmd/podium ./cmd/podiumd
+for b in podium podiumd; do
+  cmp -s "$pkg/new/$b" "$pkg/bin/$b" || mv "$pkg/new/$b" "$pkg/bin/$b"
+done
+rm -rf "$pkg/new"
 
 # newer OUT IN...: OUT exists and is newer than every IN.
 newer() {
@@ -61,9 +67,10 @@ else
   # Add the models where segmentation.FindModel looks next to the binary
   # (../share/podium/models: /usr/local/share/podium/models once installed).
   xz -d "$work"/*.tar.xz
-  mkdir -p "$work/podium/usr/local/share/podium/models"
-  cp build/models/*.onnx "$work/podium/usr/local/share/podium/models/"
-  (cd "$work" && tar -rf ./*.tar podium/usr/local/share/podium && xz -T0 -6 ./*.tar)
+  mkdir -p "$work/stage/podium/usr/local/share/podium/models"
+  cp build/models/*.onnx "$work/stage/podium/usr/local/share/podium/models/"
+  tar -C "$work/stage" -rf "$(ls "$work"/*.tar)" podium/usr/local/share/podium
+  xz -T0 -6 "$work"/*.tar
   mv "$work"/*.tar.xz "$tarball"
   echo "package: wrote $tarball ($(du -h "$tarball" | cut -f1))"
 fi
