@@ -18,7 +18,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -32,6 +34,7 @@ import (
 	"github.com/podiumhq/podium/internal/host"
 	"github.com/podiumhq/podium/internal/version"
 	"github.com/podiumhq/podium/media/rtcapi"
+	"github.com/podiumhq/podium/media/turnserver"
 	"github.com/podiumhq/podium/signaling/protocol"
 	"github.com/podiumhq/podium/signaling/token"
 )
@@ -109,6 +112,11 @@ func serve(args []string) error {
 	maxRooms := fs.Int("max-rooms", 0, "rooms open at once (0: default 1000)")
 	maxParticipants := fs.Int("max-participants", 0, "participants per room (0: default 10000)")
 	maxTracks := fs.Int("max-tracks", 0, "tracks a participant may publish (0: default 8)")
+	turnAddr := fs.String("turn-addr", "", "UDP address (ip:port) for the embedded TURN relay (default: no relay)")
+	turnIP := fs.String("turn-ip", "", "IP clients reach the TURN relay at (default: the --turn-addr IP)")
+	turnRealm := fs.String("turn-realm", "podium", "TURN realm")
+	turnSecret := fs.String("turn-secret", "", "shared secret for TURN credentials (default: derived from the token secret)")
+	turnTTL := fs.Duration("turn-ttl", 12*time.Hour, "validity of the TURN credentials issued with each join")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,6 +149,15 @@ func serve(args []string) error {
 	cfg := host.Config{Addr: *addr, Secret: sec, Dev: *dev, API: opts, Logger: log,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, BehindProxy: *behindProxy,
 		MsgRate: *msgRate, MsgBurst: *msgBurst, MaxRooms: *maxRooms, MaxParticipants: *maxParticipants, MaxTracks: *maxTracks}
+	if *turnAddr != "" {
+		ts := []byte(*turnSecret)
+		if len(ts) == 0 {
+			mac := hmac.New(sha256.New, sec)
+			mac.Write([]byte("podium turn credentials"))
+			ts = []byte(hex.EncodeToString(mac.Sum(nil)))
+		}
+		cfg.TURN = &turnserver.Config{Addr: *turnAddr, RelayIP: *turnIP, Realm: *turnRealm, Secret: ts, TTL: *turnTTL}
+	}
 	if *origins != "" {
 		cfg.OriginPatterns = strings.Split(*origins, ",")
 	}

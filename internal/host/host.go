@@ -21,6 +21,7 @@ import (
 	"github.com/podiumhq/podium/internal/web"
 	"github.com/podiumhq/podium/media/rtcapi"
 	"github.com/podiumhq/podium/media/sfu"
+	"github.com/podiumhq/podium/media/turnserver"
 	"github.com/podiumhq/podium/signaling/protocol"
 	"github.com/podiumhq/podium/signaling/room"
 	"github.com/podiumhq/podium/signaling/server"
@@ -59,6 +60,9 @@ type Config struct {
 	MsgBurst  int
 	MaxRooms  int
 	MaxTracks int
+	// TURN, when set, starts an embedded TURN relay; each participant gets
+	// it with time-limited credentials in its join answer.
+	TURN *turnserver.Config
 }
 
 // CheckPlainHTTP refuses plain HTTP on addr unless addr is a loopback
@@ -85,6 +89,8 @@ func CheckPlainHTTP(addr string, behindProxy bool) error {
 type Host struct {
 	Server *server.Server
 	SFU    *sfu.SFU
+	// TURN is the embedded relay (nil without Config.TURN).
+	TURN   *turnserver.Server
 	Tokens token.Issuer
 	ln     net.Listener
 	scheme string // ws or wss
@@ -123,7 +129,19 @@ func Start(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	tokens := token.Issuer{Secret: cfg.Secret}
-	srv := server.New(server.Config{Tokens: tokens, Dev: cfg.Dev, Media: mediaAdapter{s}, Registerer: reg, Logger: cfg.Logger, MaxParticipants: cfg.MaxParticipants, Room: cfg.Room, SendQueue: cfg.SendQueue,
+	var relay *turnserver.Server
+	var iceFor func(string, string) []protocol.ICEServer
+	if cfg.TURN != nil {
+		tc := *cfg.TURN
+		if tc.Logger == nil {
+			tc.Logger = cfg.Logger
+		}
+		if relay, err = turnserver.Start(tc); err != nil {
+			return nil, err
+		}
+		iceFor = func(_, identity string) []protocol.ICEServer { return []protocol.ICEServer{relay.ICEServer(identity)} }
+	}
+	srv := server.New(server.Config{ICEServers: iceFor, Tokens: tokens, Dev: cfg.Dev, Media: mediaAdapter{s}, Registerer: reg, Logger: cfg.Logger, MaxParticipants: cfg.MaxParticipants, Room: cfg.Room, SendQueue: cfg.SendQueue,
 		OriginPatterns: cfg.OriginPatterns, MsgRate: cfg.MsgRate, MsgBurst: cfg.MsgBurst, MaxRooms: cfg.MaxRooms, MaxTracks: cfg.MaxTracks})
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
@@ -135,6 +153,9 @@ func Start(cfg Config) (*Host, error) {
 	mux.Handle("/", web.Handler())
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		if relay != nil {
+			relay.Close()
+		}
 		return nil, err
 	}
 	scheme := "ws"
@@ -142,7 +163,7 @@ func Start(cfg Config) (*Host, error) {
 		ln = tls.NewListener(ln, tlsCfg)
 		scheme = "wss"
 	}
-	h := &Host{Server: srv, SFU: s, Tokens: tokens, ln: ln, scheme: scheme, done: make(chan error, 1),
+	h := &Host{Server: srv, SFU: s, TURN: relay, Tokens: tokens, ln: ln, scheme: scheme, done: make(chan error, 1),
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { h.done <- h.http.Serve(ln) }()
 	cfg.Logger.Info("podiumd listening", "addr", ln.Addr().String(), "dev", cfg.Dev, "tls", tlsCfg != nil)
@@ -161,6 +182,9 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	err := h.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		_ = h.http.Close()
+	}
+	if h.TURN != nil {
+		_ = h.TURN.Close()
 	}
 	return err
 }

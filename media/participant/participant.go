@@ -161,7 +161,7 @@ func Join(ctx context.Context, cfg Config) (*Participant, error) {
 		sig.Close()
 		return nil, err
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.ICE})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers(cfg.ICE, joined.ICEServers)})
 	if err != nil {
 		sig.Close()
 		return nil, err

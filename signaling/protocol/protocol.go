@@ -97,6 +97,9 @@ type JoinedBody struct {
 	ServerTimeMs int64 `json:"serverTimeMs"`
 	// State is the room state (hands, stage, chat history, Q&A, polls).
 	State *RoomSnapshot `json:"state,omitempty"`
+	// ICEServers are the ICE servers to use (the server's TURN relay with
+	// credentials for this participant); none: direct connections only.
+	ICEServers []ICEServer `json:"iceServers,omitempty"`
 }
 
 // ParticipantLeftBody announces a departure.

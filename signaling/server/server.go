@@ -100,6 +100,9 @@ type Config struct {
 	// (room.Replay rebuilds the state from them). It is called with the
 	// room's lock held and must not block.
 	ActionLog func(roomName string, a room.Action)
+	// ICEServers, when set, gives the ICE servers (a TURN relay with
+	// time-limited credentials) sent to a participant with its join answer.
+	ICEServers func(roomName, identity string) []protocol.ICEServer
 }
 
 // Server handles signaling for all rooms.
@@ -600,7 +603,11 @@ func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
 	// Joined (and, for presenters, the queue in chunks at the same seq)
 	// before any later room event: both are queued under the room lock.
 	c.log = c.log.With("room", roomName, "participant", self.ID)
-	c.sendMsg(protocol.TypeJoined, id, seq, protocol.JoinedBody{Self: self, Room: roomName, Participants: roster, ServerTimeMs: time.Now().UnixMilli(), State: &snap})
+	var ice []protocol.ICEServer
+	if s.cfg.ICEServers != nil && !b.SignalingOnly {
+		ice = s.cfg.ICEServers(roomName, self.ID)
+	}
+	c.sendMsg(protocol.TypeJoined, id, seq, protocol.JoinedBody{Self: self, Room: roomName, Participants: roster, ServerTimeMs: time.Now().UnixMilli(), State: &snap, ICEServers: ice})
 	for i := 0; i < len(queue); i += queueChunk {
 		c.sendMsg(protocol.TypeHands, "", seq, protocol.HandsBody{Hands: queue[i:min(i+queueChunk, len(queue))], Count: len(queue)})
 	}
