@@ -59,6 +59,7 @@ func labelOf(opts []devices.Option, spec string) string {
 // "Choose image…".
 func newDeviceForm(ch Choices, get func() store.State, dispatch func(store.Action), pickBackground func()) *deviceForm {
 	f := &deviceForm{choices: ch, get: get}
+	dispatch = managedDispatch(get, dispatch)
 	edit := func(opts []devices.Option, set func(*store.Settings, string)) func(string) {
 		return func(label string) {
 			if f.updating {
@@ -72,7 +73,7 @@ func newDeviceForm(ch Choices, get func() store.State, dispatch func(store.Actio
 	f.camera = widget.NewSelect(labels(ch.Cameras), edit(ch.Cameras, func(s *store.Settings, v string) { s.Video = v }))
 	f.mic = widget.NewSelect(labels(ch.Microphones), edit(ch.Microphones, func(s *store.Settings, v string) { s.Audio = v }))
 	f.speaker = widget.NewSelect(labels(ch.Speakers), edit(ch.Speakers, func(s *store.Settings, v string) { s.Speaker = v }))
-	f.bgOpts = backgroundOptions(get().Settings, nil)
+	f.bgOpts = backgroundOptions(get().Settings, managedAllowedBackgrounds())
 	f.bgSel = widget.NewSelect(labels(f.bgOpts), func(label string) {
 		if f.updating {
 			return
@@ -112,6 +113,7 @@ func newDeviceForm(ch Choices, get func() store.State, dispatch func(store.Actio
 		widget.NewFormItem("Background", f.bgSel),
 		widget.NewFormItem("", container.NewVBox(f.bgErr, f.bgHelp)),
 	)
+	applyManagedForm(f)
 	return f
 }
 

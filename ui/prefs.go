@@ -17,6 +17,7 @@ const (
 
 // LoadSettings reads the saved settings (defaults for missing ones).
 func LoadSettings(p fyne.Preferences) store.Settings {
+	p = managedPrefs(p) // managed configuration over the user's (managed.go)
 	return store.Settings{
 		Server:          p.StringWithFallback(prefServer, defaultServer),
 		Room:            p.StringWithFallback(prefRoom, defaultRoom),
@@ -34,6 +35,7 @@ func LoadSettings(p fyne.Preferences) store.Settings {
 // SaveSettings writes the settings. The embedded host's address is not
 // saved as the last server (its port changes every run).
 func SaveSettings(p fyne.Preferences, s store.Settings, hosting bool) {
+	p = managedPrefs(p) // locked keys are not saved (managed.go)
 	if !hosting {
 		p.SetString(prefServer, s.Server)
 		p.SetString(prefRoom, s.Room)

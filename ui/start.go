@@ -28,7 +28,7 @@ type startScreen struct {
 }
 
 func newStartScreen(icon fyne.Resource, get func() store.State, dispatch func(store.Action)) *startScreen {
-	s := &startScreen{dispatch: dispatch, get: get}
+	s := &startScreen{dispatch: managedDispatch(get, dispatch), get: get}
 	s.server, s.room, s.name, s.link = widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
 	s.server.SetPlaceHolder("ws://host:7880/ws")
 	s.link.SetPlaceHolder("podium://join?server=…&token=…  or a token")
@@ -81,6 +81,7 @@ func newStartScreen(icon fyne.Resource, get func() store.State, dispatch func(st
 		widget.NewFormItem("Your name", s.name),
 		widget.NewFormItem("Invite", s.link),
 	)
+	applyManagedStart(s, form)
 	joinCard := widget.NewCard("Join a meeting", "Enter the server and room, or paste an invite link", container.NewVBox(form, s.linkErr, s.join))
 	hostCard := widget.NewCard("Host a meeting", "Start a meeting server inside this app and invite others",
 		container.NewVBox(widget.NewLabel("Others on this computer or network join with the invite link\nshown once the meeting starts."), s.host))
