@@ -114,3 +114,14 @@ func TestPrecedence(t *testing.T) {
 		t.Error("names")
 	}
 }
+
+// TestExampleFile: the example shipped in the package parses cleanly.
+func TestExampleFile(t *testing.T) {
+	p, err := LoadFile("../../packaging/podium.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := p.String(Server); s == "" || !p.Locked(Server) {
+		t.Errorf("example: server %q locked %v", s, p.Locked(Server))
+	}
+}

@@ -119,7 +119,7 @@ func TestInstallRunPurge(t *testing.T) {
 	t.Cleanup(func() { purge(t) })
 	mustRun(t, 4*time.Minute, "apt-get", "install", "-y", "-q", "--no-install-recommends",
 		"-o", "DPkg::Lock::Timeout=180", debs["podium"], debs["podiumd"])
-	files := packageFiles(t) // regular files and directories only
+	files := packageFiles(t) // regular files
 
 	// Layout.
 	for _, f := range []string{"/usr/bin/podium", "/usr/bin/podiumd", unitPath, "/etc/podium/podiumd.env",
