@@ -169,7 +169,7 @@ func runSelfTest(server string, timeout time.Duration) selfTestReport {
 func checkConfig(p managed.Policy, err error) (string, string) {
 	path := os.Getenv(managed.EnvPath)
 	if path == "" {
-		path = managed.DefaultPath
+		path = managed.SystemPath()
 	}
 	if err != nil {
 		return statusFail, err.Error()

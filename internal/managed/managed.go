@@ -34,6 +34,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,12 +44,29 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// DefaultPath is the system-wide file; EnvPath names the variable that
-// overrides it.
+// DefaultPath is the system-wide file on Linux (SystemPath gives the one
+// of the running OS); EnvPath names the variable that overrides it.
 const (
 	DefaultPath = "/etc/podium/podium.toml"
 	EnvPath     = "PODIUM_MANAGED_CONFIG"
 )
+
+// SystemPath is the managed file of the running OS: DefaultPath on Linux
+// and other Unix systems, %ProgramData%\Podium\podium.toml on Windows,
+// /Library/Application Support/Podium/podium.toml on macOS.
+func SystemPath() string {
+	switch runtime.GOOS {
+	case "windows":
+		d := os.Getenv("ProgramData")
+		if d == "" {
+			d = `C:\ProgramData`
+		}
+		return filepath.Join(d, "Podium", "podium.toml")
+	case "darwin":
+		return "/Library/Application Support/Podium/podium.toml"
+	}
+	return DefaultPath
+}
 
 // Keys.
 const (
@@ -107,14 +126,14 @@ type Policy struct {
 	locked   map[string]bool
 }
 
-// Load reads $PODIUM_MANAGED_CONFIG, or DefaultPath when unset. A missing
+// Load reads $PODIUM_MANAGED_CONFIG, or SystemPath() when unset. A missing
 // file gives an empty Policy and no error. A file with mistakes gives the
 // Policy of its valid keys and an error naming the others, so a typo does
 // not stop the app.
 func Load() (Policy, error) {
 	path := os.Getenv(EnvPath)
 	if path == "" {
-		path = DefaultPath
+		path = SystemPath()
 	}
 	return LoadFile(path)
 }
