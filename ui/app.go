@@ -31,6 +31,9 @@ type Deps struct {
 	InviteFile string
 	// NoPlayback mixes audio but opens no sound card (tests, benchmarks).
 	NoPlayback bool
+	// ActionLog, when set, receives the room action log (JSON lines) when
+	// a call ends; `podium replay FILE` folds it back into the state.
+	ActionLog string
 }
 
 // Window is the app's main window with its store and controller.
@@ -43,6 +46,7 @@ type Window struct {
 	start   *startScreen
 	prejoin *preJoinScreen
 	call    *callScreen
+	room    *roomUI // room.go: hands, chat, Q&A, polls
 	toasts  *toasts
 	body    *fyne.Container
 	screen  store.Screen
@@ -76,6 +80,9 @@ func NewWindow(d Deps) *Window {
 	w.Win.SetContent(container.NewStack(w.body, container.NewPadded(w.toasts.obj)))
 	registerShortcuts(w.Win.Canvas(), dispatch)
 	w.Ctl = newController(d, w.Store, w.Frames)
+	w.room = newRoomUI(w, d.ActionLog)
+	w.call.chatPanel = w.room.Panels.Obj
+	w.call.chat.SetText("Hands & chat")
 	w.Store.Subscribe(func(store.State, store.Action) { w.scheduleRender() })
 	w.Win.SetCloseIntercept(func() {
 		w.Ctl.Shutdown()

@@ -55,6 +55,8 @@ type Controller struct {
 	joining bool
 	bg      bgState
 	screen  screenState
+	// onRoom sees every server event (room.go batches room updates).
+	onRoom func(participant.Event)
 }
 
 func newController(d Deps, st *store.Store, fr *frames.Store) *Controller {
@@ -382,6 +384,9 @@ func (c *Controller) join() {
 }
 
 func (c *Controller) onEvent(e participant.Event) {
+	if c.onRoom != nil {
+		c.onRoom(e)
+	}
 	switch {
 	case e.Type == protocol.TypeParticipantJoined:
 		c.st.Dispatch(store.RemoteJoined{ID: e.Participant.ID, Name: e.Participant.Name, Role: string(e.Participant.Role)})

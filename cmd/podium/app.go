@@ -27,6 +27,7 @@ import (
 type appFlags struct {
 	host, join, noSound bool
 	inviteFile          string
+	actionLog           string
 	benchTiles          string
 	benchSeconds        time.Duration
 }
@@ -37,6 +38,7 @@ func registerAppFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&af.host, "host", false, "start hosting a meeting on this computer at launch")
 	fs.BoolVar(&af.join, "join", false, "join at launch (after --host, or with --url/--room/--name or --token)")
 	fs.BoolVar(&af.noSound, "no-sound", false, "mix remote audio but do not open a sound card")
+	fs.StringVar(&af.actionLog, "action-log", "", "when a call ends, save its room action log (JSON lines) to this file; see podium replay")
 	fs.StringVar(&af.inviteFile, "invite-file", "", "when hosting, write the server URL, room and invite link to this file")
 	fs.StringVar(&af.benchTiles, "bench-ui", "", "benchmark the window with these numbers of remote 640x480 30 fps tiles, e.g. 1,4,9")
 	fs.DurationVar(&af.benchSeconds, "bench-time", 10*time.Second, "with --bench-ui, measure this long per step")
@@ -120,7 +122,7 @@ func runApp(ctx context.Context, fs *flag.FlagSet) error {
 		return runBench(ctx, a, af.benchTiles, af.benchSeconds, set["video"])
 	}
 	w := ui.NewWindow(ui.Deps{App: a, Icon: assets.Icon, Choices: choices(set["video"], set["audio"]), Log: log,
-		Host: startEmbeddedHost(log), InviteFile: af.inviteFile, NoPlayback: af.noSound})
+		Host: startEmbeddedHost(log), InviteFile: af.inviteFile, NoPlayback: af.noSound, ActionLog: af.actionLog})
 	prefill(w.Store, set)
 	if af.join {
 		once := false

@@ -1,5 +1,6 @@
 // Command podium is the Podium desktop app. With --headless it joins a
-// room as a participant with no window (tests, load, interop):
+// room as a participant with no window (tests, load, interop); `podium
+// replay FILE` prints the room state a saved --action-log produces:
 //
 //	podium --headless --url ws://127.0.0.1:7880/ws --token T --video talk.mp4 --audio speech.wav
 package main
@@ -18,6 +19,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "replay" {
+		os.Exit(replayMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	fs := flag.NewFlagSet("podium", flag.ExitOnError)
 	isHeadless := fs.Bool("headless", false, "join without a window and print stats as JSON lines")
 	showVersion := fs.Bool("version", false, "print the version")

@@ -38,8 +38,8 @@ func New(cb Callbacks) *Panels {
 	cb.fill()
 	c := &cb
 	p := &Panels{Queue: newQueue(c), Chat: newChat(c), QA: newQA(c), Polls: newPolls(c), tabs: map[string]*container.TabItem{}}
-	add := func(name string, icon fyne.Resource, obj fyne.CanvasObject) *container.TabItem {
-		t := container.NewTabItemWithIcon(name, icon, obj)
+	add := func(name string, _ fyne.Resource, obj fyne.CanvasObject) *container.TabItem {
+		t := container.NewTabItem(name, obj)
 		p.tabs[name] = t
 		return t
 	}

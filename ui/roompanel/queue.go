@@ -153,7 +153,7 @@ func (q *Queue) createRow() fyne.CanvasObject {
 	r.dismiss = widget.NewButtonWithIcon("", theme.CancelIcon(), nil)
 	r.dismiss.Importance = widget.LowImportance
 	r.spot = widget.NewButtonWithIcon("Stage", theme.MediaVideoIcon(), nil)
-	r.spot.Importance = widget.HighImportance
+	r.spot.Importance = widget.MediumImportance
 	right := container.NewHBox(r.wait, r.spot, r.dismiss)
 	r.obj = &rowBox{BaseWidget: widget.BaseWidget{}, row: r, content: container.NewBorder(nil, nil, container.New(&minWidth{w: 46}, r.pos), right, r.name)}
 	r.obj.(*rowBox).ExtendBaseWidget(r.obj.(*rowBox))
@@ -213,9 +213,9 @@ func (q *Queue) Render(s roomstore.State, now time.Time) {
 			q.lowerAll.Enable()
 		}
 		q.webinar = s.Mode == "webinar"
-		mode := "Meeting: everyone may publish · switch to webinar"
+		mode := "Meeting · make it a webinar"
 		if q.webinar {
-			mode = "Webinar: attendees publish only on stage · switch to meeting"
+			mode = "Webinar · make it a meeting"
 		}
 		if q.mode.Text != mode {
 			q.mode.SetText(mode)

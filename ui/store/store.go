@@ -320,6 +320,8 @@ func Reduce(s State, a Action) State {
 		if s.Screen == ScreenCall {
 			s.HandRaised = !s.HandRaised
 		}
+	case HandSynced:
+		s.HandRaised = a.Raised
 	case ToggleScreenShare:
 		// The controller starts or stops the share and reports back with
 		// ScreenShareStarted / ScreenShareStopped.
