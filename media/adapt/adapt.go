@@ -1,0 +1,318 @@
+// Package adapt chooses what a Podium sender publishes from what its link
+// and its computer can take: a ladder of video resolutions and frame rates
+// ending in audio only, driven by the send-side bandwidth estimate (GCC over
+// transport-wide congestion control feedback) and by the encoder's busy
+// share (CPU pressure).
+//
+// Two rules hold: bandwidth pressure lowers the resolution (a rung lower on
+// the ladder), CPU pressure lowers the frame rate (at the same resolution).
+// When even the lowest video rung cannot be sustained the sender goes audio
+// only, and probes the lowest rung again after a back-off so video comes
+// back by itself when the link recovers.
+//
+// The Controller is pure: it is fed the time, the estimate and the encoder
+// load, and says what to do. It has no goroutines and no clock.
+package adapt
+
+import (
+	"fmt"
+	"time"
+)
+
+// Rung is one step of the ladder. A rung with Width 0 is audio only.
+type Rung struct {
+	Name          string
+	Width, Height int
+	FPS           int
+	// MinBitrate is the video bitrate (bit/s) below which this rung looks
+	// bad enough that a lower one is better; MaxBitrate is the most it is
+	// given.
+	MinBitrate, MaxBitrate int
+}
+
+// AudioOnly reports whether the rung sends no video.
+func (r Rung) AudioOnly() bool { return r.Width == 0 }
+
+func (r Rung) String() string {
+	if r.AudioOnly() {
+		return "audio-only"
+	}
+	return fmt.Sprintf("%dx%d@%d", r.Width, r.Height, r.FPS)
+}
+
+// DefaultLadder is Podium's camera ladder, best first.
+var DefaultLadder = []Rung{
+	{Name: "720p30", Width: 1280, Height: 720, FPS: 30, MinBitrate: 1_000_000, MaxBitrate: 2_500_000},
+	{Name: "480p30", Width: 640, Height: 480, FPS: 30, MinBitrate: 450_000, MaxBitrate: 1_200_000},
+	{Name: "480p15", Width: 640, Height: 480, FPS: 15, MinBitrate: 250_000, MaxBitrate: 700_000},
+	{Name: "240p15", Width: 320, Height: 240, FPS: 15, MinBitrate: 90_000, MaxBitrate: 350_000},
+	{Name: "audio", MinBitrate: 0, MaxBitrate: 0},
+}
+
+// Config tunes a Controller. Zero fields take the defaults.
+type Config struct {
+	Ladder []Rung
+	// SourceWidth/Height, when set, drop rungs larger than the source (the
+	// first remaining video rung is the source's own size).
+	SourceWidth, SourceHeight int
+	// AudioReserve is taken off the estimate before video (default 40 kbit/s:
+	// Opus at 32 kbit/s and packet overhead).
+	AudioReserve int
+	// DownHold: how long the budget must stay under a rung's minimum before
+	// stepping down (default 1 s). Under half the minimum steps at once.
+	DownHold time.Duration
+	// UpHold: how long the budget must stay above the next rung's minimum
+	// (with 15 % headroom) before stepping up (default 3 s).
+	UpHold time.Duration
+	// ProbeAfter: audio only for this long, then the lowest video rung is
+	// tried again; each failed probe doubles it up to ProbeMax (defaults
+	// 4 s, 32 s). ProbeHold: a probe is not judged for this long (4 s).
+	ProbeAfter, ProbeMax, ProbeHold time.Duration
+	// CPUHigh: encoder busy share (encode time per second of wall time)
+	// above which the frame rate is halved after CPUHold; CPULow: below
+	// which it is doubled back after CPURecover (defaults 0.8, 0.3, 2 s, 8 s).
+	CPUHigh, CPULow     float64
+	CPUHold, CPURecover time.Duration
+	MinFPS              int // frame-rate floor under CPU pressure (default 5)
+	MinVideoBitrate     int // floor for the encoder (default 60 kbit/s)
+}
+
+func (c *Config) defaults() {
+	if len(c.Ladder) == 0 {
+		c.Ladder = DefaultLadder
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.DownHold, time.Second)
+	def(&c.UpHold, 3*time.Second)
+	def(&c.ProbeAfter, 4*time.Second)
+	def(&c.ProbeMax, 32*time.Second)
+	def(&c.ProbeHold, 4*time.Second)
+	def(&c.CPUHold, 2*time.Second)
+	def(&c.CPURecover, 8*time.Second)
+	if c.AudioReserve == 0 {
+		c.AudioReserve = 40_000
+	}
+	if c.CPUHigh == 0 {
+		c.CPUHigh = 0.8
+	}
+	if c.CPULow == 0 {
+		c.CPULow = 0.3
+	}
+	if c.MinFPS == 0 {
+		c.MinFPS = 5
+	}
+	if c.MinVideoBitrate == 0 {
+		c.MinVideoBitrate = 60_000
+	}
+}
+
+// Input is one observation.
+type Input struct {
+	Now time.Time
+	// Estimate is the send-side bandwidth estimate for the whole
+	// connection (bit/s).
+	Estimate int
+	// EncodeBusy is the share of wall time the encoder pipeline was busy
+	// over the last second (0..1+).
+	EncodeBusy float64
+}
+
+// Decision is what the sender should publish now.
+type Decision struct {
+	Rung    Rung
+	Index   int // in the controller's ladder
+	FPS     int // the rung's frame rate, lowered under CPU pressure
+	Bitrate int // video encoder target, bit/s (0: audio only)
+	// Reason the sender is below its best: "", "bandwidth", "cpu", or
+	// "probe" while trying video again after audio only.
+	Reason string
+}
+
+// AudioOnly reports whether no video should be sent.
+func (d Decision) AudioOnly() bool { return d.Rung.AudioOnly() }
+
+// Controller is the ladder state machine.
+type Controller struct {
+	cfg    Config
+	ladder []Rung
+	idx    int
+
+	belowSince, aboveSince time.Time
+	audioSince             time.Time
+	probeWait              time.Duration
+	probing                bool
+	probeStart             time.Time
+	rungSince              time.Time
+
+	cpuFPS                    int
+	cpuHighSince, cpuLowSince time.Time
+	started                   bool
+}
+
+// New returns a controller starting at the best rung the initial estimate
+// allows.
+func New(cfg Config) *Controller {
+	cfg.defaults()
+	var ladder []Rung
+	for _, r := range cfg.Ladder {
+		if !r.AudioOnly() && cfg.SourceWidth > 0 && (r.Width > cfg.SourceWidth || r.Height > cfg.SourceHeight) {
+			continue
+		}
+		ladder = append(ladder, r)
+	}
+	if len(ladder) == 0 || !ladder[len(ladder)-1].AudioOnly() {
+		ladder = append(ladder, Rung{Name: "audio"})
+	}
+	maxFPS := 0
+	for _, r := range ladder {
+		maxFPS = max(maxFPS, r.FPS)
+	}
+	return &Controller{cfg: cfg, ladder: ladder, cpuFPS: maxFPS, probeWait: cfg.ProbeAfter}
+}
+
+// Ladder returns the rungs the controller uses.
+func (c *Controller) Ladder() []Rung { return append([]Rung(nil), c.ladder...) }
+
+// best returns the highest rung whose minimum fits budget.
+func (c *Controller) best(budget int) int {
+	for i, r := range c.ladder {
+		if r.AudioOnly() || budget >= r.MinBitrate {
+			return i
+		}
+	}
+	return len(c.ladder) - 1
+}
+
+func (c *Controller) move(i int, now time.Time) {
+	if i == c.idx {
+		return
+	}
+	if c.ladder[i].AudioOnly() && !c.ladder[c.idx].AudioOnly() {
+		c.audioSince = now
+		if c.probing {
+			c.probeWait = min(c.probeWait*2, c.cfg.ProbeMax)
+		}
+	}
+	c.probing = false
+	c.idx = i
+	c.rungSince = now
+	c.belowSince, c.aboveSince = time.Time{}, time.Time{}
+}
+
+// Update feeds one observation and returns the decision.
+func (c *Controller) Update(in Input) Decision {
+	now := in.Now
+	budget := in.Estimate - c.cfg.AudioReserve
+	if !c.started {
+		c.started = true
+		c.idx = c.best(budget)
+		c.rungSince = now
+		if c.ladder[c.idx].AudioOnly() {
+			c.audioSince = now
+		}
+	}
+	cur := c.ladder[c.idx]
+	last := len(c.ladder) - 1
+	switch {
+	case cur.AudioOnly():
+		if b := c.best(budget); b < c.idx {
+			c.move(b, now) // the estimate alone says video fits
+		} else if now.Sub(c.audioSince) >= c.probeWait && last > 0 {
+			c.move(last-1, now)
+			c.probing, c.probeStart = true, now
+		}
+	case c.probing && now.Sub(c.probeStart) < c.cfg.ProbeHold:
+		// A probe is given time for the estimate to follow.
+	default:
+		if c.probing {
+			c.probing = false
+			if budget >= cur.MinBitrate {
+				c.probeWait = c.cfg.ProbeAfter // video is back
+			}
+		}
+		if budget < cur.MinBitrate {
+			c.aboveSince = time.Time{}
+			if c.belowSince.IsZero() {
+				c.belowSince = now
+			}
+			if budget < cur.MinBitrate/2 || now.Sub(c.belowSince) >= c.cfg.DownHold {
+				c.move(max(c.best(budget), c.idx+1), now)
+			}
+		} else if c.idx > 0 && budget >= c.ladder[c.idx-1].MinBitrate*115/100 {
+			c.belowSince = time.Time{}
+			if c.aboveSince.IsZero() {
+				c.aboveSince = now
+			}
+			if now.Sub(c.aboveSince) >= c.cfg.UpHold {
+				c.move(c.idx-1, now)
+			}
+		} else {
+			c.belowSince, c.aboveSince = time.Time{}, time.Time{}
+		}
+		if !c.ladder[c.idx].AudioOnly() && now.Sub(c.rungSince) > 10*time.Second {
+			c.probeWait = c.cfg.ProbeAfter
+		}
+	}
+	c.updateCPU(in)
+	return c.decision(budget)
+}
+
+func (c *Controller) updateCPU(in Input) {
+	maxFPS := 0
+	for _, r := range c.ladder {
+		maxFPS = max(maxFPS, r.FPS)
+	}
+	switch {
+	case in.EncodeBusy > c.cfg.CPUHigh:
+		c.cpuLowSince = time.Time{}
+		if c.cpuHighSince.IsZero() {
+			c.cpuHighSince = in.Now
+		}
+		if in.Now.Sub(c.cpuHighSince) >= c.cfg.CPUHold && c.cpuFPS > c.cfg.MinFPS {
+			c.cpuFPS = max(c.cfg.MinFPS, min(c.cpuFPS, c.ladder[c.idx].FPS)/2)
+			c.cpuHighSince = time.Time{}
+		}
+	case in.EncodeBusy < c.cfg.CPULow && c.cpuFPS < maxFPS:
+		c.cpuHighSince = time.Time{}
+		if c.cpuLowSince.IsZero() {
+			c.cpuLowSince = in.Now
+		}
+		if in.Now.Sub(c.cpuLowSince) >= c.cfg.CPURecover {
+			c.cpuFPS = min(maxFPS, c.cpuFPS*2)
+			if c.cpuFPS*10 >= maxFPS*9 {
+				c.cpuFPS = maxFPS
+			}
+			c.cpuLowSince = time.Time{}
+		}
+	default:
+		c.cpuHighSince, c.cpuLowSince = time.Time{}, time.Time{}
+	}
+}
+
+func (c *Controller) decision(budget int) Decision {
+	r := c.ladder[c.idx]
+	d := Decision{Rung: r, Index: c.idx}
+	if c.idx > 0 {
+		d.Reason = "bandwidth"
+	}
+	if r.AudioOnly() {
+		return d
+	}
+	d.FPS = r.FPS
+	if c.cpuFPS < r.FPS {
+		d.FPS = c.cpuFPS
+		if d.Reason == "" {
+			d.Reason = "cpu"
+		}
+	}
+	d.Bitrate = min(max(budget, c.cfg.MinVideoBitrate), r.MaxBitrate)
+	if c.probing {
+		d.Reason = "probe"
+		d.Bitrate = max(d.Bitrate, r.MinBitrate)
+	}
+	return d
+}

@@ -1,0 +1,107 @@
+package adapt
+
+import (
+	"testing"
+	"time"
+)
+
+type sim struct {
+	c   *Controller
+	now time.Time
+}
+
+func (s *sim) run(d time.Duration, est int, busy float64) Decision {
+	var dec Decision
+	for end := s.now.Add(d); !s.now.After(end); s.now = s.now.Add(250 * time.Millisecond) {
+		dec = s.c.Update(Input{Now: s.now, Estimate: est, EncodeBusy: busy})
+	}
+	return dec
+}
+
+func TestLadderSourceCap(t *testing.T) {
+	c := New(Config{SourceWidth: 640, SourceHeight: 480})
+	l := c.Ladder()
+	if l[0].Name != "480p30" || !l[len(l)-1].AudioOnly() {
+		t.Fatalf("ladder %v", l)
+	}
+}
+
+func TestBandwidthLowersResolution(t *testing.T) {
+	s := &sim{c: New(Config{}), now: time.Unix(0, 0)}
+	if d := s.run(time.Second, 3_000_000, 0.1); d.Rung.Name != "720p30" || d.Reason != "" {
+		t.Fatalf("start: %+v", d)
+	}
+	// 300 kbit/s: 240p15 at most (budget 260k < 480p15's 250k? no: fits 480p15).
+	if d := s.run(2*time.Second, 300_000, 0.1); d.Rung.Name != "480p15" || d.Reason != "bandwidth" || d.Bitrate > 260_000 {
+		t.Fatalf("300k: %+v", d)
+	}
+	if d := s.run(2*time.Second, 200_000, 0.1); d.Rung.Name != "240p15" || d.FPS != 15 {
+		t.Fatalf("200k: %+v", d)
+	}
+	// Recovery steps up one rung per UpHold.
+	d := s.run(3500*time.Millisecond, 3_000_000, 0.1)
+	if d.Rung.Name != "480p15" {
+		t.Fatalf("recover 1: %+v", d)
+	}
+	if d = s.run(10*time.Second, 3_000_000, 0.1); d.Rung.Name != "720p30" || d.Bitrate != 2_500_000 {
+		t.Fatalf("recover: %+v", d)
+	}
+}
+
+func TestShortDipIgnored(t *testing.T) {
+	s := &sim{c: New(Config{}), now: time.Unix(0, 0)}
+	s.run(time.Second, 3_000_000, 0)
+	// 700k is under 720p's minimum but above half of it: one dip of 500 ms
+	// does not move.
+	if d := s.run(500*time.Millisecond, 800_000, 0); d.Rung.Name != "720p30" {
+		t.Fatalf("dip: %+v", d)
+	}
+	if d := s.run(time.Second, 3_000_000, 0); d.Rung.Name != "720p30" {
+		t.Fatalf("after dip: %+v", d)
+	}
+}
+
+func TestAudioOnlyAndProbe(t *testing.T) {
+	s := &sim{c: New(Config{}), now: time.Unix(0, 0)}
+	s.run(time.Second, 1_500_000, 0)
+	d := s.run(time.Second, 60_000, 0)
+	if !d.AudioOnly() || d.Bitrate != 0 {
+		t.Fatalf("want audio only: %+v", d)
+	}
+	// After ProbeAfter the lowest video rung is tried at its minimum.
+	d = s.run(4*time.Second, 60_000, 0)
+	if d.Rung.Name != "240p15" || d.Reason != "probe" || d.Bitrate < 90_000 {
+		t.Fatalf("probe: %+v", d)
+	}
+	// The probe fails: audio again, and the next probe waits twice as long.
+	d = s.run(5*time.Second, 60_000, 0)
+	if !d.AudioOnly() {
+		t.Fatalf("failed probe: %+v", d)
+	}
+	if d = s.run(6*time.Second, 60_000, 0); !d.AudioOnly() {
+		t.Fatalf("second probe too early: %+v", d)
+	}
+	if d = s.run(3*time.Second, 60_000, 0); d.Reason != "probe" {
+		t.Fatalf("second probe: %+v", d)
+	}
+	// The link recovers during the probe: video stays and climbs.
+	if d = s.run(20*time.Second, 1_000_000, 0); d.Rung.Name != "480p30" {
+		t.Fatalf("restored: %+v", d)
+	}
+}
+
+func TestCPULowersFrameRate(t *testing.T) {
+	s := &sim{c: New(Config{}), now: time.Unix(0, 0)}
+	d := s.run(3*time.Second, 3_000_000, 0.95)
+	if d.Rung.Name != "720p30" || d.FPS != 15 || d.Reason != "cpu" {
+		t.Fatalf("cpu: %+v", d)
+	}
+	d = s.run(2500*time.Millisecond, 3_000_000, 0.95)
+	if d.Rung.Width != 1280 || d.FPS != 7 {
+		t.Fatalf("cpu 2: %+v", d)
+	}
+	d = s.run(20*time.Second, 3_000_000, 0.1)
+	if d.FPS != 30 || d.Reason != "" {
+		t.Fatalf("cpu recovered: %+v", d)
+	}
+}
