@@ -154,7 +154,16 @@ func TestInstallRunPurge(t *testing.T) {
 
 	// podiumd under its unit's command line, then the self-test against it.
 	addr, stop := startUnit(t)
-	selfTest(t, "ws://"+addr+"/ws")
+	selfTest(t, []string{"--server", "ws://" + addr + "/ws"}, nil)
+	// The server from a managed configuration file instead of the flag.
+	cfg := filepath.Join(t.TempDir(), "podium.toml")
+	if err := os.WriteFile(cfg, []byte("server = \"ws://"+addr+"/ws\"\nlocked = [\"server\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = selfTest(t, nil, []string{"PODIUM_MANAGED_CONFIG=" + cfg})
+	if !strings.Contains(out, "locked: server") {
+		t.Errorf("self-test does not report the managed config %s", cfg)
+	}
 	stop() // as prerm does with systemd: the user goes only without processes
 
 	// Purge: nothing left.
@@ -420,12 +429,14 @@ func startUnit(t *testing.T) (addr string, stop func()) {
 	return addr, stop
 }
 
-func selfTest(t *testing.T, server string) {
+// selfTest runs the installed podium --self-test, wants exit 0, every
+// check reported, the models, OpenCV and the server OK; returns the report.
+func selfTest(t *testing.T, args, env []string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "/usr/bin/podium", "--self-test", "--server", server)
-	cmd.Env = append(os.Environ(), "LANG=C.UTF-8")
+	cmd := exec.CommandContext(ctx, "/usr/bin/podium", append([]string{"--self-test"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "LANG=C.UTF-8", "PODIUM_SERVER="), env...)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if err != nil {
@@ -447,9 +458,10 @@ func selfTest(t *testing.T, server string) {
 		}
 	}
 	if !regexp.MustCompile(`(?mi)^\s*OK\s+server\b`).Match(out) {
-		t.Errorf("self-test did not reach podiumd at %s", server)
+		t.Errorf("self-test did not reach podiumd")
 	}
 	if !regexp.MustCompile(`(?mi)^\s*OK\s+models\b`).Match(out) || !regexp.MustCompile(`(?mi)^\s*OK\s+opencv\b`).Match(out) {
 		t.Errorf("self-test: models/opencv not OK from /usr/share/podium/models")
 	}
+	return string(out)
 }
