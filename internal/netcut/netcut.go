@@ -93,7 +93,10 @@ func (p *Proxy) accept() {
 		p.conns[c] = s
 		p.mu.Unlock()
 		go func() {
-			_, _ = io.Copy(c, s)
+			// A plain buffer copy: io.Copy between TCP conns splices
+			// through pooled pipes, which would show as open fds.
+			buf := make([]byte, 32<<10)
+			_, _ = io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{s}, buf)
 			c.Close()
 		}()
 		go p.up(c, s)
@@ -104,7 +107,13 @@ func (p *Proxy) accept() {
 // client frames are masked, so markers are matched on unmasked payloads:
 // the chunk is unmasked frame by frame when it is one whole frame.
 func (p *Proxy) up(c, s net.Conn) {
-	defer func() { c.Close(); s.Close() }()
+	defer func() {
+		c.Close()
+		s.Close()
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+	}()
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := c.Read(buf)

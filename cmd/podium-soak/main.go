@@ -1,0 +1,246 @@
+// Command podium-soak runs participants joining, chatting, raising hands,
+// leaving and reconnecting in a loop against a podiumd on loopback, and
+// reports goroutines, heap and open file descriptors at the start and the
+// end (after everyone has left and the reconnect grace has passed).
+//
+//	podium-soak [-participants 200] [-duration 10m] [-rooms 4] [-cut-every 5s]
+//
+// The server runs in this process (host.Start on 127.0.0.1), so the
+// figures cover the server and the clients together. Participants use
+// participant.Outbox (reliable requests, automatic reconnects) through a
+// proxy that cuts every connection every -cut-every. The run fails (exit
+// status 1) when, at the end, goroutines or file descriptors exceed the
+// start by more than 20, or the heap in use by more than 32 MiB.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/podiumhq/podium/internal/host"
+	"github.com/podiumhq/podium/internal/netcut"
+	"github.com/podiumhq/podium/media/participant"
+	"github.com/podiumhq/podium/media/rtcapi"
+	"github.com/podiumhq/podium/signaling/protocol"
+	"github.com/podiumhq/podium/signaling/room"
+)
+
+// Bounds on growth from start to end.
+const (
+	maxGoroutineGrowth = 20
+	maxFDGrowth        = 20
+	maxHeapGrowth      = 32 << 20
+)
+
+func main() {
+	n := flag.Int("participants", 200, "participants")
+	d := flag.Duration("duration", 10*time.Minute, "how long to run")
+	rooms := flag.Int("rooms", 4, "rooms the participants spread over")
+	cut := flag.Duration("cut-every", 5*time.Second, "cut every connection this often (0: never)")
+	flag.Parse()
+	r, err := Run(Options{Participants: *n, Duration: *d, Rooms: *rooms, CutEvery: *cut, Log: os.Stdout})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "podium-soak:", err)
+		os.Exit(1)
+	}
+	if err := r.Check(); err != nil {
+		fmt.Fprintln(os.Stderr, "podium-soak:", err)
+		os.Exit(1)
+	}
+}
+
+// Options configures a run.
+type Options struct {
+	Participants int
+	Duration     time.Duration
+	Rooms        int
+	CutEvery     time.Duration
+	Log          *os.File
+}
+
+// Sample is the process's resources at one moment.
+type Sample struct {
+	Goroutines int
+	HeapInuse  uint64
+	FDs        int
+}
+
+func sample() Sample {
+	runtime.GC()
+	runtime.GC() // twice: pooled objects go on the second
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	ents, _ := os.ReadDir("/proc/self/fd")
+	return Sample{Goroutines: runtime.NumGoroutine(), HeapInuse: m.HeapInuse, FDs: len(ents)}
+}
+
+func (s Sample) String() string {
+	return fmt.Sprintf("goroutines %d, heap in use %.1f MiB, fds %d", s.Goroutines, float64(s.HeapInuse)/(1<<20), s.FDs)
+}
+
+// Report is a run's outcome.
+type Report struct {
+	Start, Peak, End                         Sample
+	Joins, Leaves, Requests, Failed, Reconns int64
+	// JoinFailed counts first joins cut by the proxy (retried by the loop).
+	JoinFailed int64
+}
+
+// Check applies the growth bounds.
+func (r Report) Check() error {
+	if g := r.End.Goroutines - r.Start.Goroutines; g > maxGoroutineGrowth {
+		return fmt.Errorf("goroutines grew by %d (bound %d)", g, maxGoroutineGrowth)
+	}
+	if f := r.End.FDs - r.Start.FDs; f > maxFDGrowth {
+		return fmt.Errorf("file descriptors grew by %d (bound %d)", f, maxFDGrowth)
+	}
+	if r.End.HeapInuse > r.Start.HeapInuse+maxHeapGrowth {
+		return fmt.Errorf("heap grew by %.1f MiB (bound %d MiB)", float64(r.End.HeapInuse-r.Start.HeapInuse)/(1<<20), maxHeapGrowth>>20)
+	}
+	return nil
+}
+
+// Run runs the soak.
+func Run(o Options) (Report, error) {
+	var rep Report
+	logf := func(format string, args ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, format+"\n", args...)
+		}
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	const grace = 2 * time.Second
+	h, err := host.Start(host.Config{Addr: "127.0.0.1:0", Secret: []byte("podium-soak-secret-0123456789"), API: rtcapi.Options{LoopbackOnly: true},
+		Logger: quiet, Room: room.Config{GraceMs: grace.Milliseconds()}})
+	if err != nil {
+		return rep, err
+	}
+	defer h.Shutdown(context.Background())
+	px, err := netcut.New(h.Addr())
+	if err != nil {
+		return rep, err
+	}
+	defer px.Close()
+	url := "ws://" + px.Addr() + "/ws"
+	rep.Start = sample()
+	logf("start: %v", rep.Start)
+
+	ctx, cancel := context.WithTimeout(context.Background(), o.Duration)
+	defer cancel()
+	if o.CutEvery > 0 {
+		go func() {
+			tk := time.NewTicker(o.CutEvery)
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tk.C:
+					px.Cut()
+				}
+			}
+		}()
+	}
+	var peak atomic.Pointer[Sample]
+	go func() {
+		tk := time.NewTicker(10 * time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+				s := sample()
+				if p := peak.Load(); p == nil || s.Goroutines > p.Goroutines {
+					peak.Store(&s)
+				}
+				_, np := h.Server.Rooms()
+				logf("%s: %v; %d participants joined; %d joins, %d requests so far", time.Now().Format(time.TimeOnly), s, np, atomic.LoadInt64(&rep.Joins), atomic.LoadInt64(&rep.Requests))
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := 0; i < o.Participants; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("soak-%d", i)
+			roomName := fmt.Sprintf("soak-room-%d", i%max(o.Rooms, 1))
+			role := protocol.RoleAttendee
+			if i < o.Rooms {
+				role = protocol.RolePresenter
+			}
+			tok, _ := h.Tokens.Issue(roomName, id, id, role, 24*time.Hour)
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			for ctx.Err() == nil {
+				jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
+				ob, err := participant.DialOutbox(jctx, participant.OutboxConfig{URL: url, Token: tok, Logger: quiet})
+				jcancel()
+				if err != nil {
+					if ctx.Err() == nil && atomic.AddInt64(&rep.JoinFailed, 1) <= 3 {
+						logf("first join cut (retried): %v", err)
+					}
+					sleep(ctx, time.Second)
+					continue
+				}
+				atomic.AddInt64(&rep.Joins, 1)
+				for k := 0; k < 1+rng.IntN(4) && ctx.Err() == nil; k++ {
+					rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
+					var err error
+					if k%2 == 0 {
+						_, err = ob.SendChat(rctx, "soak message")
+					} else {
+						_, err = ob.RaiseHand(rctx, time.Now())
+					}
+					rcancel()
+					atomic.AddInt64(&rep.Requests, 1)
+					if err != nil && ctx.Err() == nil {
+						if atomic.AddInt64(&rep.Failed, 1) <= 5 {
+							logf("request failed: %v", err)
+						}
+					}
+					sleep(ctx, time.Duration(rng.IntN(2000))*time.Millisecond)
+				}
+				rc, _ := ob.Stats()
+				atomic.AddInt64(&rep.Reconns, int64(rc))
+				_ = ob.Close()
+				atomic.AddInt64(&rep.Leaves, 1)
+				sleep(ctx, time.Duration(rng.IntN(1000))*time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p != nil {
+		rep.Peak = *p
+	}
+	// Everyone has left: wait out the reconnect grace, then measure.
+	for deadline := time.Now().Add(grace + 10*time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if r, _ := h.Server.Rooms(); r == 0 {
+			break
+		}
+	}
+	time.Sleep(time.Second)
+	rep.End = sample()
+	r, np := h.Server.Rooms()
+	logf("end: %v (rooms %d, participants %d)", rep.End, r, np)
+	logf("%d joins (%d first joins cut and retried), %d leaves, %d reconnects by cuts, %d requests, %d failed", rep.Joins, rep.JoinFailed, rep.Leaves, rep.Reconns, rep.Requests, rep.Failed)
+	if r != 0 || np != 0 {
+		return rep, fmt.Errorf("%d rooms and %d participants left after everyone left", r, np)
+	}
+	return rep, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
