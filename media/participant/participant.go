@@ -51,6 +51,11 @@ type Config struct {
 	Process func(*image.RGBA) image.Image
 	// OnFrameSent sees every frame handed to the encoder, with its number.
 	OnFrameSent func(n uint16, img image.Image)
+	// Adaptive runs GCC bandwidth estimation and the media/adapt ladder:
+	// the encoder bitrate, resolution and frame rate follow the link and
+	// the CPU, down to audio only (adapt.go). OnAdapt sees each change.
+	Adaptive bool
+	OnAdapt  func(AdaptState)
 
 	Audio        audio.Source // nil: publish no audio
 	AudioBitrate int          // bit/s (default 32,000)
@@ -90,8 +95,10 @@ type Participant struct {
 	tracks  map[string]*remoteTrack // by SSRC key
 	sent    SentStats
 	encoder codec.ReadCloser
-	room    *roomClient // room.go: hands, stage, chat, Q&A, polls
-	screen  screenShare // screen.go: a shared screen, the second video track
+	room    *roomClient  // room.go: hands, stage, chat, Q&A, polls
+	screen  screenShare  // screen.go: a shared screen, the second video track
+	adapt   *adapter     // adapt.go: nil unless Config.Adaptive
+	quality qualityState // quality.go: media states and subscriptions
 }
 
 // SentStats counts what was published.
@@ -156,7 +163,12 @@ func Join(ctx context.Context, cfg Config) (*Participant, error) {
 			}
 		}
 	}
-	api, err := rtcapi.New(cfg.API)
+	apiOpts := cfg.API
+	var ad *adapter
+	if cfg.Adaptive && cfg.Video != nil {
+		apiOpts, ad = withBWE(apiOpts, cfg.VideoBitrate+cfg.AudioBitrate)
+	}
+	api, err := rtcapi.New(apiOpts)
 	if err != nil {
 		sig.Close()
 		return nil, err
@@ -168,7 +180,7 @@ func Join(ctx context.Context, cfg Config) (*Participant, error) {
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	p := &Participant{cfg: cfg, log: cfg.Logger.With("participant", joined.Self.ID), sig: sig, pc: pc, self: joined.Self,
-		ctx: pctx, cancel: cancel, roster: map[string]protocol.Participant{}, tracks: map[string]*remoteTrack{}}
+		ctx: pctx, cancel: cancel, roster: map[string]protocol.Participant{}, tracks: map[string]*remoteTrack{}, adapt: ad}
 	for _, m := range joined.Participants {
 		p.roster[m.ID] = m
 	}
@@ -270,6 +282,9 @@ func (p *Participant) handle(env protocol.Envelope) {
 	if p.room.handle(env) {
 		return
 	}
+	if p.handleQuality(env) {
+		return
+	}
 	switch env.Type {
 	case protocol.TypeOffer:
 		var b protocol.SDPBody
@@ -358,6 +373,7 @@ func (p *Participant) startVideo() error {
 	reader := video.ReaderFunc(func() (image.Image, func(), error) {
 		select {
 		case img := <-slot:
+			p.adapt.encodeStart(time.Now())
 			return img, func() {}, nil
 		case <-p.ctx.Done():
 			return nil, func() {}, context.Canceled
@@ -369,6 +385,10 @@ func (p *Participant) startVideo() error {
 	}
 	p.encoder = enc
 	kf, _ := enc.Controller().(codec.KeyFrameController)
+	if p.adapt != nil {
+		p.wg.Add(1)
+		go p.runAdapt(enc, w, h)
+	}
 	// RTCP from the SFU: key-frame requests.
 	p.wg.Add(3)
 	go func() {
@@ -407,6 +427,10 @@ func (p *Participant) startVideo() error {
 			if p.cfg.Process != nil {
 				out = p.cfg.Process(img)
 			}
+			out, keep := p.adapt.filter(out, time.Now())
+			if !keep {
+				continue
+			}
 			if p.cfg.OnFrameSent != nil {
 				p.cfg.OnFrameSent(n, out)
 			}
@@ -428,6 +452,7 @@ func (p *Participant) startVideo() error {
 				return
 			}
 			now := time.Now()
+			p.adapt.encodeDone(len(b), now)
 			_ = track.WriteSample(media.Sample{Data: b, Duration: now.Sub(last)})
 			last = now
 			release()

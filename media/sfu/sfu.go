@@ -125,7 +125,10 @@ type Peer struct {
 
 	// downs are the tracks this peer receives, keyed by published key.
 	downs map[string]*webrtc.RTPSender
-	nPub  int
+	// want: layers this peer asked for (subscribe hints), by published
+	// key. Guarded by SFU.mu.
+	want map[string]Layer
+	nPub int
 	// withheld: the peer may not publish now (a webinar attendee off
 	// stage); its tracks are read and dropped, kept in held. Guarded by
 	// SFU.mu.
@@ -142,9 +145,12 @@ type published struct {
 	lastPLI   atomic.Int64 // unix ns
 }
 
+// downTrack is one subscriber's copy of a published track; layer.go
+// holds its per-subscriber layer choice and forwarding state.
 type downTrack struct {
 	peerID string
 	track  *webrtc.TrackLocalStaticRTP
+	layers layerState
 }
 
 // AddPeer creates the PeerConnection for participant id in roomName with
@@ -431,8 +437,10 @@ func (s *SFU) subscribeLocked(sub *Peer, pub *published) {
 	}
 	snd := tr.Sender()
 	sub.downs[pub.key] = snd
-	pub.addSub(&downTrack{peerID: sub.id, track: local})
-	go s.readSubscriberRTCP(snd, pub)
+	d := &downTrack{peerID: sub.id, track: local}
+	d.layers.init(pub.remote.Kind() == webrtc.RTPCodecTypeVideo, sub.wantLayer(pub.key))
+	pub.addSub(d)
+	go s.readSubscriberRTCP(snd, pub, d)
 	s.requestKeyframe(pub)
 }
 
@@ -476,7 +484,18 @@ func (s *SFU) forward(pub *published) {
 		}
 		subs := *pub.subs.Load()
 		for _, d := range subs {
-			if err := d.track.WriteRTP(&pkt); err == nil {
+			seq, ok := d.layers.admit(&pkt)
+			if !ok {
+				if d.layers.wantsKeyframe() {
+					s.requestKeyframe(pub)
+				}
+				continue
+			}
+			orig := pkt.SequenceNumber
+			pkt.SequenceNumber = seq
+			err := d.track.WriteRTP(&pkt)
+			pkt.SequenceNumber = orig
+			if err == nil {
 				s.m.packets.Inc()
 				s.m.bytes.Add(float64(n))
 				statPackets.Add(1)
@@ -488,16 +507,28 @@ func (s *SFU) forward(pub *published) {
 
 // readSubscriberRTCP drains a subscriber's RTCP for one sender (so the
 // interceptors see NACKs and reports) and forwards key-frame requests.
-func (s *SFU) readSubscriberRTCP(snd *webrtc.RTPSender, pub *published) {
+func (s *SFU) readSubscriberRTCP(snd *webrtc.RTPSender, pub *published, d *downTrack) {
 	for {
 		pkts, _, err := snd.ReadRTCP()
 		if err != nil {
 			return
 		}
 		for _, pk := range pkts {
-			switch pk.(type) {
+			switch r := pk.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				s.requestKeyframe(pub)
+				// A subscriber held at a lower layer gets the publisher's
+				// periodic key frames; its losses do not cost the others
+				// extra key frames.
+				if d.layers.full() {
+					s.requestKeyframe(pub)
+				}
+			case *rtcp.ReceiverReport:
+				for _, rr := range r.Reports {
+					if d.layers.onReport(rr.FractionLost, time.Now()) {
+						p := d.layers.current()
+						s.log.Info("subscriber link layer", "peer", d.peerID, "track", pub.key, "layer", p.String(), "loss", float64(rr.FractionLost)/256)
+					}
+				}
 			}
 		}
 	}

@@ -461,6 +461,8 @@ func (s *Server) handle(c *conn, env protocol.Envelope) error {
 		c.gotVideo += b.Video
 		c.gotAudio += b.Audio
 		s.mu.Unlock()
+	case protocol.TypeMediaState, protocol.TypeSubscribe:
+		return s.handleQuality(c, media, env)
 	default:
 		return protocol.Errorf(protocol.ErrUnknownType, "%s is not a client message", env.Type)
 	}

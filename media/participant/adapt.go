@@ -1,0 +1,231 @@
+package participant
+
+import (
+	"image"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podiumhq/podium/media/adapt"
+	"github.com/podiumhq/podium/media/rtcapi"
+)
+
+// AdaptState is the sender's adaptation now (Config.Adaptive).
+type AdaptState struct {
+	Decision adapt.Decision
+	// Estimate is GCC's send-side bandwidth estimate (bit/s).
+	Estimate int
+	// EncodeBusy is the encoder pipeline's busy share over the last second.
+	EncodeBusy float64
+	// SentBitrate is what the video encoder produced over the last second
+	// (bit/s, payload).
+	SentBitrate int
+	Changes     int // decisions that changed rung, frame rate or reason
+}
+
+// adapter runs GCC and the ladder for the camera track.
+type adapter struct {
+	bwe atomic.Pointer[cc.BandwidthEstimator]
+
+	mu       sync.Mutex
+	ctl      *adapt.Controller
+	state    AdaptState
+	lastKept time.Time
+	busy     time.Duration // encode time since the last tick
+	frameIn  time.Time
+	bytes    int // encoded bytes since the last tick
+	wasAudio bool
+}
+
+// withBWE adds pion's GCC (send-side, over TWCC feedback) to o's
+// interceptors, starting at initial bit/s.
+func withBWE(o rtcapi.Options, initial int) (rtcapi.Options, *adapter) {
+	a := &adapter{}
+	prev := o.ConfigureInterceptors
+	o.ConfigureInterceptors = func(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
+		if prev != nil {
+			if err := prev(m, reg); err != nil {
+				return err
+			}
+		}
+		f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+			return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initial),
+				gcc.SendSideBWEMinBitrate(30_000), gcc.SendSideBWEMaxBitrate(3_000_000))
+		})
+		if err != nil {
+			return err
+		}
+		f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { a.bwe.Store(&e) })
+		reg.Add(f)
+		return webrtc.ConfigureTWCCHeaderExtensionSender(m, reg)
+	}
+	return o, a
+}
+
+// Adaptation returns the sender's adaptation state (zero without
+// Config.Adaptive or video).
+func (p *Participant) Adaptation() AdaptState {
+	if p.adapt == nil {
+		return AdaptState{}
+	}
+	p.adapt.mu.Lock()
+	defer p.adapt.mu.Unlock()
+	return p.adapt.state
+}
+
+// filter decides whether a captured frame is encoded (frame rate, audio
+// only) and scales it to the rung's size.
+func (a *adapter) filter(img image.Image, now time.Time) (image.Image, bool) {
+	if a == nil {
+		return img, true
+	}
+	a.mu.Lock()
+	d := a.state.Decision
+	ctl := a.ctl
+	a.mu.Unlock()
+	if ctl == nil {
+		return img, true
+	}
+	if d.AudioOnly() {
+		return nil, false
+	}
+	if d.FPS > 0 && now.Sub(a.lastKept) < time.Second*9/time.Duration(d.FPS*10) {
+		return nil, false
+	}
+	a.lastKept = now
+	b := img.Bounds()
+	if d.Rung.Height >= b.Dy() || d.Rung.Height == 0 {
+		return img, true
+	}
+	h := d.Rung.Height &^ 1
+	w := (b.Dx()*h/b.Dy() + 1) &^ 1
+	return scaleNearest(img, w, h), true
+}
+
+func (a *adapter) encodeStart(t time.Time) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	a.frameIn = t
+	a.mu.Unlock()
+}
+
+func (a *adapter) encodeDone(n int, t time.Time) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	if !a.frameIn.IsZero() {
+		a.busy += t.Sub(a.frameIn)
+		a.frameIn = time.Time{}
+	}
+	a.bytes += n
+	a.mu.Unlock()
+}
+
+// run ticks the ladder every 250 ms and drives the encoder.
+func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
+	defer p.wg.Done()
+	a := p.adapt
+	br, _ := enc.Controller().(codec.BitRateController)
+	kf, _ := enc.Controller().(codec.KeyFrameController)
+	a.mu.Lock()
+	a.ctl = adapt.New(adapt.Config{SourceWidth: srcW, SourceHeight: srcH})
+	a.mu.Unlock()
+	const tick = 250 * time.Millisecond
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var busyWin, bytesWin []float64
+	lastRate := 0
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case now := <-t.C:
+			est := p.cfg.VideoBitrate + p.cfg.AudioBitrate
+			if e := a.bwe.Load(); e != nil {
+				est = (*e).GetTargetBitrate()
+			}
+			a.mu.Lock()
+			busyWin = append(busyWin, a.busy.Seconds())
+			bytesWin = append(bytesWin, float64(a.bytes))
+			a.busy, a.bytes = 0, 0
+			if len(busyWin) > 4 {
+				busyWin, bytesWin = busyWin[1:], bytesWin[1:]
+			}
+			var busy, bytes float64
+			for i := range busyWin {
+				busy += busyWin[i]
+				bytes += bytesWin[i]
+			}
+			secs := tick.Seconds() * float64(len(busyWin))
+			busy /= secs
+			prev := a.state.Decision
+			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est, EncodeBusy: busy})
+			changed := d.Rung != prev.Rung || d.FPS != prev.FPS || d.Reason != prev.Reason
+			a.state.Decision, a.state.Estimate, a.state.EncodeBusy = d, est, busy
+			a.state.SentBitrate = int(bytes * 8 / secs)
+			if changed {
+				a.state.Changes++
+			}
+			resumed := a.wasAudio && !d.AudioOnly()
+			a.wasAudio = d.AudioOnly()
+			st := a.state
+			a.mu.Unlock()
+			if d.Bitrate > 0 && br != nil && (lastRate == 0 || abs(d.Bitrate-lastRate)*20 > lastRate) {
+				_ = br.SetBitRate(d.Bitrate)
+				lastRate = d.Bitrate
+			}
+			if resumed && kf != nil {
+				_ = kf.ForceKeyFrame()
+			}
+			if changed {
+				p.log.Info("video adaptation", "rung", d.Rung.String(), "fps", d.FPS, "bitrate", d.Bitrate, "estimate", est, "busy", busy, "reason", d.Reason)
+				p.announceVideoState(prev, d)
+				if p.cfg.OnAdapt != nil {
+					p.cfg.OnAdapt(st)
+				}
+			}
+		}
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// scaleNearest returns img scaled to w x h (nearest neighbour; RGBA fast
+// path).
+func scaleNearest(img image.Image, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	b := img.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	if src, ok := img.(*image.RGBA); ok {
+		for y := 0; y < h; y++ {
+			sy := b.Min.Y + y*sh/h
+			srow := src.Pix[(sy-src.Rect.Min.Y)*src.Stride:]
+			drow := dst.Pix[y*dst.Stride:]
+			for x := 0; x < w; x++ {
+				sx := (b.Min.X - src.Rect.Min.X + x*sw/w) * 4
+				copy(drow[x*4:x*4+4], srow[sx:sx+4])
+			}
+		}
+		return dst
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			dst.Set(x, y, img.At(b.Min.X+x*sw/w, b.Min.Y+y*sh/h))
+		}
+	}
+	return dst
+}
