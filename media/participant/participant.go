@@ -379,7 +379,12 @@ func (p *Participant) startVideo() error {
 			return nil, func() {}, context.Canceled
 		}
 	})
-	enc, err := params.BuildVideoEncoder(reader, prop.Media{Video: prop.Video{Width: w, Height: h, FrameRate: float32(src.FPS())}})
+	var enc codec.ReadCloser
+	if p.adapt != nil {
+		enc, err = newResizingEncoder(params, reader, w, h, float32(src.FPS()))
+	} else {
+		enc, err = params.BuildVideoEncoder(reader, prop.Media{Video: prop.Video{Width: w, Height: h, FrameRate: float32(src.FPS())}})
+	}
 	if err != nil {
 		return err
 	}
