@@ -45,7 +45,7 @@ var DefaultLadder = []Rung{
 	{Name: "720p30", Width: 1280, Height: 720, FPS: 30, MinBitrate: 1_000_000, MaxBitrate: 2_500_000},
 	{Name: "480p30", Width: 640, Height: 480, FPS: 30, MinBitrate: 450_000, MaxBitrate: 1_200_000},
 	{Name: "480p15", Width: 640, Height: 480, FPS: 15, MinBitrate: 250_000, MaxBitrate: 700_000},
-	{Name: "240p15", Width: 320, Height: 240, FPS: 15, MinBitrate: 90_000, MaxBitrate: 350_000},
+	{Name: "240p15", Width: 320, Height: 240, FPS: 15, MinBitrate: 60_000, MaxBitrate: 350_000},
 	{Name: "audio", MinBitrate: 0, MaxBitrate: 0},
 }
 
@@ -66,7 +66,8 @@ type Config struct {
 	UpHold time.Duration
 	// ProbeAfter: audio only for this long, then the lowest video rung is
 	// tried again; each failed probe doubles it up to ProbeMax (defaults
-	// 4 s, 32 s). ProbeHold: a probe is not judged for this long (4 s).
+	// 4 s, 32 s). ProbeHold: a probe is not judged for this long (8 s:
+	// GCC's estimate grows about 8 % a second).
 	ProbeAfter, ProbeMax, ProbeHold time.Duration
 	// CPUHigh: encoder busy share (encode time per second of wall time)
 	// above which the frame rate is halved after CPUHold; CPULow: below
@@ -90,7 +91,7 @@ func (c *Config) defaults() {
 	def(&c.UpHold, 3*time.Second)
 	def(&c.ProbeAfter, 4*time.Second)
 	def(&c.ProbeMax, 32*time.Second)
-	def(&c.ProbeHold, 4*time.Second)
+	def(&c.ProbeHold, 8*time.Second)
 	def(&c.CPUHold, 2*time.Second)
 	def(&c.CPURecover, 8*time.Second)
 	if c.AudioReserve == 0 {
@@ -232,6 +233,8 @@ func (c *Controller) Update(in Input) Decision {
 			c.probing = false
 			if budget >= cur.MinBitrate {
 				c.probeWait = c.cfg.ProbeAfter // video is back
+			} else {
+				c.probeWait = min(c.probeWait*2, c.cfg.ProbeMax)
 			}
 		}
 		if budget < cur.MinBitrate {

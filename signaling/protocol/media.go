@@ -42,3 +42,8 @@ type SubscribeBody struct {
 	Track string `json:"track"`
 	Layer string `json:"layer"`
 }
+
+func init() {
+	knownTypes[TypeMediaState] = true
+	knownTypes[TypeSubscribe] = true
+}

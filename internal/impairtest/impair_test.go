@@ -1,0 +1,440 @@
+// Package impairtest runs Podium calls over real impaired links: network
+// namespaces made by the test, joined by a veth pair, with nftables random
+// loss and tc tbf bandwidth caps (these kernels have no netem).
+package impairtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium/internal/host"
+	"github.com/podiumhq/podium/internal/testdata"
+	"github.com/podiumhq/podium/media/audio"
+	"github.com/podiumhq/podium/media/participant"
+	"github.com/podiumhq/podium/media/rtcapi"
+	"github.com/podiumhq/podium/media/sfu"
+	"github.com/podiumhq/podium/media/source"
+	"github.com/podiumhq/podium/signaling/protocol"
+)
+
+// Topology. The parent test (host namespace) starts the "server" role in a
+// new network namespace S: podiumd's server and SFU, and the good
+// subscriber. S starts the "client" role in a namespace C of its own and
+// hands it one end of a veth pair: C holds the adaptive publisher and the
+// poor subscriber. Shaping on C's egress (veth ifC) is the publisher's
+// uplink; shaping on S's egress (ifS) is the poor subscriber's downlink.
+// The good subscriber reaches the SFU inside S and is never impaired.
+const (
+	roleEnv  = "PODIUM_IMPAIR_ROLE"
+	hostNS   = "PODIUM_IMPAIR_HOSTNS"
+	ifS, ifC = "pdmim0", "pdmim1"
+	addrS    = "10.213.30.1"
+	addrC    = "10.213.30.2"
+)
+
+// TestImpairLinks: loss 5 % and 15 %, an uplink cap of 300 kbit/s then
+// 1 Mbit/s then none, and a 250 kbit/s cap on one subscriber's downlink.
+func TestImpairLinks(t *testing.T) {
+	switch os.Getenv(roleEnv) {
+	case "server":
+		runServer(t)
+		return
+	case "client":
+		runClient(t)
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("creates network namespaces: root only")
+	}
+	for _, tool := range []string{"ip", "tc", "nft", "nsenter"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed (apt-get install iproute2 nftables util-linux)", tool)
+		}
+	}
+	ns, _ := os.Readlink("/proc/self/ns/net")
+	cmd, wait := startChild(t, "server", []string{hostNS + "=" + ns}, func(l string) { t.Log(l) })
+	_ = cmd
+	if err := wait(); err != nil {
+		t.Fatalf("server role failed: %v", err)
+	}
+}
+
+func startChild(t *testing.T, role string, env []string, onLine func(string)) (*exec.Cmd, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 170*time.Second)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestImpairLinks$", "-test.v", "-test.count=1", "-test.timeout=165s")
+	cmd.Env = append(append(os.Environ(), roleEnv+"="+role), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start %s in a new network namespace: %v", role, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			onLine(sc.Text())
+		}
+	}()
+	return cmd, func() error {
+		<-done
+		err := cmd.Wait()
+		cancel()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		return err
+	}
+}
+
+func inOwnNamespace(t *testing.T) {
+	ns, err := os.Readlink("/proc/self/ns/net")
+	if err != nil || ns == os.Getenv(hostNS) {
+		t.Fatalf("not in a network namespace of the test's own (%q, %v); refusing to change interfaces", ns, err)
+	}
+}
+
+func sh(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// ---- server role (namespace S) ----
+
+// pubSample is one status line of the client role.
+type pubSample struct {
+	at                  time.Duration
+	est, vbr, sent, fps int
+	rung                string
+	poorFPS, poorKbps   float64
+	poorLevel           string
+}
+
+var lineRE = regexp.MustCompile(`^STAT est=(\d+) vbr=(\d+) sent=(\d+) rung=(\S+) fps=(\d+) poorfps=([\d.]+) poorkbps=([\d.]+) poorlevel=(\S+)`)
+
+type goodSample struct {
+	at            time.Duration
+	vfps, vkbps   float64
+	apkts, vpkts  int
+	level, reason string
+}
+
+func runServer(t *testing.T) {
+	inOwnNamespace(t)
+	sh(t, "ip", "link", "set", "lo", "up")
+	sh(t, "ip", "link", "add", ifS, "type", "veth", "peer", "name", ifC)
+	sh(t, "ip", "addr", "add", addrS+"/24", "dev", ifS)
+	sh(t, "ip", "link", "set", ifS, "up")
+
+	api := rtcapi.Options{Interfaces: []string{ifS}}
+	h, err := host.Start(host.Config{Addr: addrS + ":0", Secret: []byte("impair-secret-0123456789"), API: api, BehindProxy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Shutdown(context.Background())
+	tok := func(name string) string {
+		s, err := h.Tokens.Issue("impair", name, name, protocol.RolePresenter, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	start := time.Now()
+	var mu sync.Mutex
+	var pubs []pubSample
+	cmd, wait := startChild(t, "client", []string{hostNS + "=" + os.Getenv(hostNS),
+		"PODIUM_IMPAIR_URL=" + h.URL(), "PODIUM_IMPAIR_PUB=" + tok("pub"), "PODIUM_IMPAIR_POOR=" + tok("poor")}, func(l string) {
+		if m := lineRE.FindStringSubmatch(l); m != nil {
+			a := func(i int) int { n, _ := strconv.Atoi(m[i]); return n }
+			f := func(i int) float64 { n, _ := strconv.ParseFloat(m[i], 64); return n }
+			mu.Lock()
+			pubs = append(pubs, pubSample{at: time.Since(start), est: a(1), vbr: a(2), sent: a(3), rung: m[4], fps: a(5), poorFPS: f(6), poorKbps: f(7), poorLevel: m[8]})
+			mu.Unlock()
+			return
+		}
+		t.Logf("[client] %s", l)
+	})
+	sh(t, "ip", "link", "set", ifC, "netns", strconv.Itoa(cmd.Process.Pid))
+	cpid := strconv.Itoa(cmd.Process.Pid)
+	inC := func(args ...string) { sh(t, "nsenter", append([]string{"-t", cpid, "-n"}, args...)...) }
+	defer func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = wait() }()
+
+	// The good subscriber, inside S.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	var good *participant.Participant
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		good, err = participant.Join(ctx, participant.Config{URL: h.URL(), Token: tok("good"), API: api})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	var goods []goodSample
+	sample := func() goodSample {
+		g := goodSample{at: time.Since(start)}
+		for _, q := range good.Quality() {
+			if q.From != "pub" {
+				continue
+			}
+			if q.Kind == "audio" {
+				g.apkts = q.Packets
+			} else {
+				g.vfps, g.vkbps, g.vpkts, g.level, g.reason = q.FPS, q.BitrateKbps, q.Packets, q.Level, q.Reason
+			}
+		}
+		return g
+	}
+	// Phases run on the clock; every 500 ms the good subscriber is sampled.
+	phase := func(name string, d time.Duration) (from, to time.Duration) {
+		from = time.Since(start)
+		t.Logf("phase %s for %v", name, d)
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+			g := sample()
+			goods = append(goods, g)
+			mu.Lock()
+			var p pubSample
+			if len(pubs) > 0 {
+				p = pubs[len(pubs)-1]
+			}
+			mu.Unlock()
+			t.Logf("t=%5.1fs %-9s pub: est=%4dk video=%4dk rung=%-10s fps=%2d | good: %2.0f fps %5.0f kbit/s audio=%d %s %s | poor: %4.1f fps %4.0f kbit/s %s",
+				g.at.Seconds(), name, p.est/1000, p.sent/1000, p.rung, p.fps, g.vfps, g.vkbps, g.apkts, g.level, g.reason, p.poorFPS, p.poorKbps, p.poorLevel)
+		}
+		return from, time.Since(start)
+	}
+	pubsIn := func(from, to time.Duration) []pubSample {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []pubSample
+		for _, p := range pubs {
+			if p.at >= from && p.at < to {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	goodsIn := func(from, to time.Duration) []goodSample {
+		var out []goodSample
+		for _, g := range goods {
+			if g.at >= from && g.at < to {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	// Wait for media to flow.
+	for deadline := time.Now().Add(25 * time.Second); sample().vpkts == 0 || sample().apkts == 0; time.Sleep(250 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no media from the publisher at the good subscriber")
+		}
+	}
+	b0, b1 := phase("baseline", 8*time.Second)
+
+	nft := func(pct int) {
+		inC("nft", "add", "table", "inet", "impair")
+		inC("nft", "add", "chain", "inet", "impair", "out", "{ type filter hook output priority 0 ; }")
+		inC("nft", "flush", "chain", "inet", "impair", "out")
+		if pct > 0 {
+			inC("nft", "add", "rule", "inet", "impair", "out", "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "<", strconv.Itoa(pct), "drop")
+		}
+	}
+	nft(5)
+	l5a, l5b := phase("loss5", 8*time.Second)
+	nft(15)
+	l15a, l15b := phase("loss15", 8*time.Second)
+	nft(0)
+
+	inC("tc", "qdisc", "replace", "dev", ifC, "root", "tbf", "rate", "300kbit", "burst", "6kb", "latency", "80ms")
+	c300a, c300b := phase("cap300k", 20*time.Second)
+	inC("tc", "qdisc", "replace", "dev", ifC, "root", "tbf", "rate", "1mbit", "burst", "12kb", "latency", "80ms")
+	c1a, c1b := phase("cap1M", 14*time.Second)
+	inC("tc", "qdisc", "del", "dev", ifC, "root")
+	ra, rb := phase("released", 12*time.Second)
+
+	sh(t, "tc", "qdisc", "replace", "dev", ifS, "root", "tbf", "rate", "250kbit", "burst", "6kb", "latency", "80ms")
+	pa, pb := phase("poorsub", 16*time.Second)
+	layer, _ := h.SFU.SubscriberLayer("impair", "pub/camera", "poor")
+	sh(t, "tc", "qdisc", "del", "dev", ifS, "root")
+
+	// ---- assertions ----
+	// Audio never stops at the good subscriber: no 1.5 s without a packet.
+	for i := 3; i < len(goods); i++ {
+		if goods[i].apkts == goods[i-3].apkts {
+			t.Errorf("audio stalled at the good subscriber around t=%.1fs", goods[i].at.Seconds())
+			break
+		}
+	}
+	avg := func(gs []goodSample) (fps, kbps float64) {
+		for _, g := range gs {
+			fps += g.vfps
+			kbps += g.vkbps
+		}
+		n := float64(max(len(gs), 1))
+		return fps / n, kbps / n
+	}
+	baseFPS, baseKbps := avg(goodsIn(b0, b1))
+	t.Logf("baseline at the good subscriber: %.1f fps, %.0f kbit/s", baseFPS, baseKbps)
+	for _, ph := range []struct {
+		name     string
+		from, to time.Duration
+	}{{"loss5", l5a, l5b}, {"loss15", l15a, l15b}, {"cap300k", c300a, c300b}, {"cap1M", c1a, c1b}} {
+		fps, kbps := avg(goodsIn(ph.from, ph.to))
+		ps := pubsIn(ph.from, ph.to)
+		var rungs []string
+		for _, p := range ps {
+			if len(rungs) == 0 || rungs[len(rungs)-1] != p.rung {
+				rungs = append(rungs, p.rung)
+			}
+		}
+		t.Logf("RESULT %s: good subscriber %.1f fps %.0f kbit/s; publisher rungs %v", ph.name, fps, kbps, rungs)
+		if fps < 3 {
+			t.Errorf("%s: video stopped at the good subscriber (%.1f fps)", ph.name, fps)
+		}
+	}
+	// Under the 300 kbit/s cap the sender settles under it within 10 s.
+	settle := func(from, to time.Duration, capBps int) (time.Duration, bool) {
+		ps := pubsIn(from, to)
+		for i := range ps {
+			ok := true
+			for _, p := range ps[i:] {
+				if p.sent+40_000 > capBps || p.est > capBps*11/10 {
+					ok = false
+					break
+				}
+			}
+			if ok && len(ps[i:]) >= 4 {
+				return ps[i].at - from, true
+			}
+		}
+		return 0, false
+	}
+	if d, ok := settle(c300a, c300b, 300_000); !ok || d > 10*time.Second {
+		t.Errorf("300 kbit/s cap: the sender did not settle under the cap within 10 s (settled=%v after %v)", ok, d)
+	} else {
+		t.Logf("RESULT cap300k: sender settled under 300 kbit/s after %.1f s", d.Seconds())
+	}
+	if ps := pubsIn(c300b-5*time.Second, c300b); len(ps) > 0 {
+		last := ps[len(ps)-1]
+		if last.rung == "640x480@30" || last.rung == "audio-only" {
+			t.Errorf("300 kbit/s cap: rung %s, want a lower video rung", last.rung)
+		}
+		t.Logf("RESULT cap300k: end rung %s, video %d kbit/s, estimate %d kbit/s", last.rung, last.sent/1000, last.est/1000)
+	}
+	if d, ok := settle(c1a, c1b, 1_000_000); !ok {
+		t.Errorf("1 Mbit/s cap: the sender did not settle under it")
+	} else {
+		t.Logf("RESULT cap1M: sender under 1 Mbit/s after %.1f s", d.Seconds())
+	}
+	// Quality returns once released (or already under the 1 Mbit/s cap).
+	var back time.Duration = -1
+	for _, p := range pubsIn(c1a, rb) {
+		if p.rung == "640x480@30" {
+			back = p.at - c1a
+			break
+		}
+	}
+	if back < 0 {
+		t.Errorf("the sender never returned to 640x480@30 after the 300 kbit/s cap")
+	} else {
+		t.Logf("RESULT recovery: 640x480@30 again %.1f s after the cap was raised from 300 kbit/s", back.Seconds())
+	}
+	if fps, _ := avg(goodsIn(ra+4*time.Second, rb)); fps < baseFPS*0.7 {
+		t.Errorf("after release the good subscriber gets %.1f fps, baseline %.1f", fps, baseFPS)
+	}
+	// A poor subscriber does not lower the good one.
+	gfps, gkbps := avg(goodsIn(pa+4*time.Second, pb))
+	var poorFPS float64
+	var pubRungs []string
+	for _, p := range pubsIn(pa+4*time.Second, pb) {
+		poorFPS += p.poorFPS
+		pubRungs = append(pubRungs, p.rung)
+	}
+	t.Logf("RESULT poorsub: good %.1f fps %.0f kbit/s (baseline %.1f fps %.0f kbit/s); poor subscriber layer %s; publisher rungs %v",
+		gfps, gkbps, baseFPS, baseKbps, layer, pubRungs)
+	if gfps < baseFPS*0.7 {
+		t.Errorf("the poor subscriber lowered the good one: %.1f fps vs %.1f", gfps, baseFPS)
+	}
+	for _, r := range pubRungs {
+		if r != "640x480@30" {
+			t.Errorf("the publisher left its top rung (%s) because of a poor subscriber", r)
+			break
+		}
+	}
+	if layer != sfu.LayerKeyframes {
+		t.Errorf("poor subscriber's layer %s, want keyframes", layer)
+	}
+}
+
+// ---- client role (namespace C) ----
+
+func runClient(t *testing.T) {
+	inOwnNamespace(t)
+	for deadline := time.Now().Add(20 * time.Second); exec.Command("ip", "link", "show", ifC).Run() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("interface %s never arrived", ifC)
+		}
+	}
+	sh(t, "ip", "link", "set", "lo", "up")
+	sh(t, "ip", "addr", "add", addrC+"/24", "dev", ifC)
+	sh(t, "ip", "link", "set", ifC, "up")
+	api := rtcapi.Options{Interfaces: []string{ifC}}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	// A panning photo: real detail, so the encoder uses the bitrate it is given.
+	vid, err := source.Open(testdata.Require(t, "opencv/messi5.jpg"), 640, 480, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pub *participant.Participant
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		pub, err = participant.Join(ctx, participant.Config{URL: os.Getenv("PODIUM_IMPAIR_URL"), Token: os.Getenv("PODIUM_IMPAIR_PUB"),
+			Video: vid, Audio: &audio.Tone{Hz: 440, Amp: 0.3}, VideoBitrate: 1_000_000, Adaptive: true, API: api})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	poor, err := participant.Join(ctx, participant.Config{URL: os.Getenv("PODIUM_IMPAIR_URL"), Token: os.Getenv("PODIUM_IMPAIR_POOR"), API: api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer poor.Close()
+	for ctx.Err() == nil {
+		time.Sleep(500 * time.Millisecond)
+		a := pub.Adaptation()
+		var pf, pk float64
+		level := "-"
+		for _, q := range poor.Quality() {
+			if q.From == "pub" && q.Kind == "video" {
+				pf, pk, level = q.FPS, q.BitrateKbps, q.Level
+			}
+		}
+		fmt.Printf("STAT est=%d vbr=%d sent=%d rung=%s fps=%d poorfps=%.1f poorkbps=%.1f poorlevel=%s\n",
+			a.Estimate, a.Decision.Bitrate, a.SentBitrate, a.Decision.Rung.String(), a.Decision.FPS, pf, pk, level)
+	}
+}
