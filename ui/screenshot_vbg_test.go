@@ -249,7 +249,7 @@ func TestScreenshotScreenShare(t *testing.T) {
 	if tileR.Min.Y < stage.Max.Y || tileR.Dx()*tileR.Dy()*4 > stage.Dx()*stage.Dy() {
 		t.Errorf("the tiles are not a strip below the screen: tile %v, stage %v", tileR, stage)
 	}
-	checkNotBlank(t, "shared screen", img, in, 15, 30) // a grey picture: few colours
+	checkNotBlank(t, "shared screen", img, in, 15, 8) // a grey picture (basketball1.png): few distinct colours, high luma spread
 
 	// Stopping removes it.
 	alice.StopScreenShare()

@@ -16,8 +16,9 @@ import (
 // toastTime is how long a toast stays.
 const toastTime = 5 * time.Second
 
-// toasts renders State.Toasts in the top-right corner and dismisses each
-// after toastTime.
+// toasts renders State.Toasts in the bottom-left corner, above the control
+// bar (where they cover neither the side panel nor the controls), and
+// dismisses each after toastTime.
 type toasts struct {
 	box      *fyne.Container
 	obj      fyne.CanvasObject
@@ -27,7 +28,9 @@ type toasts struct {
 
 func newToasts(dispatch func(store.Action)) *toasts {
 	t := &toasts{box: container.NewVBox(), shown: map[int]bool{}, dispatch: dispatch}
-	t.obj = container.NewHBox(layout.NewSpacer(), container.NewVBox(t.box, layout.NewSpacer()))
+	controls := canvas.NewRectangle(color.Transparent)
+	controls.SetMinSize(fyne.NewSize(1, 64)) // the control bar's height
+	t.obj = container.NewVBox(layout.NewSpacer(), container.NewHBox(t.box, layout.NewSpacer()), controls)
 	return t
 }
 

@@ -345,7 +345,8 @@ func Reduce(s State, a Action) State {
 		s = s.toast(a.Message, true)
 	case BackgroundNote:
 		s.BgNote = a.Text
-		s = s.toast(a.Text, a.Down)
+		// A quality step is information, not an error: the call goes on.
+		s = s.toast(a.Text, false)
 	case ShowPanel:
 		if s.Panel == a.Panel {
 			s.Panel = PanelNone
