@@ -330,7 +330,7 @@ func (c *Controller) join() {
 			c.fr.Put(selfKey, out)
 			return out
 		}, Speaker: s.Settings.Speaker, NoPlayback: c.d.NoPlayback, Loopback: isLoopback(s.Settings.Server),
-		Frames: c.fr, Logger: c.d.Log, OnEvent: c.onEvent,
+		Frames: c.fr, Logger: c.d.Log, OnEvent: c.onEvent, ICE: managedPolicy().ICE(),
 		OnPlaybackError: func(err error) { c.st.Dispatch(store.Notify{Text: err.Error(), Error: true}) }}
 	if s.Token != "" {
 		cfg.Room, cfg.Name = "", ""

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pion/webrtc/v4"
 	"image"
 	"log/slog"
 	"net"
@@ -50,8 +51,11 @@ type Config struct {
 	Speaker    string         // playback device ID ("" default)
 	NoPlayback bool           // mix but play nothing (tests, benchmarks)
 	Loopback   bool           // keep media on loopback (embedded host)
-	Frames     *frames.Store
-	OnEvent    func(participant.Event)
+	// ICE are STUN/TURN servers from managed configuration, used besides
+	// those the server's join answer lists.
+	ICE     []webrtc.ICEServer
+	Frames  *frames.Store
+	OnEvent func(participant.Event)
 	// OnPlaybackError is told once when no sound card can play.
 	OnPlaybackError func(error)
 	// Tap, when set, sees every mixed 20 ms frame (tests).
@@ -76,7 +80,7 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	}
 	s := &Session{cfg: cfg, mix: mixer.New()}
 	pc := participant.Config{URL: cfg.URL, Token: cfg.Token, Room: cfg.Room, Name: cfg.Name,
-		API: rtcapi.Options{LoopbackOnly: cfg.Loopback}, Logger: cfg.Logger,
+		API: rtcapi.Options{LoopbackOnly: cfg.Loopback}, ICE: cfg.ICE, Logger: cfg.Logger,
 		OnVideoFrame: func(from, track string, img *image.YCbCr) {
 			if track == participant.ScreenTrackID {
 				from = ScreenKey(from)
