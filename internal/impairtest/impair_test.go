@@ -34,16 +34,21 @@ import (
 // Topology. The parent test (host namespace) starts the "server" role in a
 // new network namespace S: podiumd's server and SFU, and the good
 // subscriber. S starts the "client" role in a namespace C of its own and
-// hands it one end of a veth pair: C holds the adaptive publisher and the
-// poor subscriber. Shaping on C's egress (veth ifC) is the publisher's
-// uplink; shaping on S's egress (ifS) is the poor subscriber's downlink.
-// The good subscriber reaches the SFU inside S and is never impaired.
+// hands it one end of a veth pair: C holds the adaptive publisher. It also
+// starts the "poor" role in a namespace P with a second veth pair: P holds
+// the poor subscriber. Shaping on C's egress (veth ifC) is the publisher's
+// uplink; shaping on S's egress to P (ifSP) is the poor subscriber's
+// downlink, and touches nothing the publisher sends or receives. The good
+// subscriber reaches the SFU inside S and is never impaired.
 const (
-	roleEnv  = "PODIUM_IMPAIR_ROLE"
-	hostNS   = "PODIUM_IMPAIR_HOSTNS"
-	ifS, ifC = "pdmim0", "pdmim1"
-	addrS    = "10.213.30.1"
-	addrC    = "10.213.30.2"
+	roleEnv   = "PODIUM_IMPAIR_ROLE"
+	hostNS    = "PODIUM_IMPAIR_HOSTNS"
+	ifS, ifC  = "pdmim0", "pdmim1"
+	addrS     = "10.213.30.1"
+	addrC     = "10.213.30.2"
+	ifSP, ifP = "pdmim2", "pdmim3"
+	addrSP    = "10.213.31.1"
+	addrP     = "10.213.31.2"
 )
 
 // TestImpairLinks: loss 5 % and 15 %, an uplink cap of 300 kbit/s then
@@ -55,6 +60,9 @@ func TestImpairLinks(t *testing.T) {
 		return
 	case "client":
 		runClient(t)
+		return
+	case "poor":
+		runPoor(t)
 		return
 	}
 	if os.Geteuid() != 0 {
@@ -126,12 +134,16 @@ func sh(t *testing.T, name string, args ...string) {
 type pubSample struct {
 	at                  time.Duration
 	est, vbr, sent, fps int
-	rung                string
+	target              int
+	rung, reason        string
 	poorFPS, poorKbps   float64
 	poorLevel           string
 }
 
-var lineRE = regexp.MustCompile(`^STAT est=(\d+) vbr=(\d+) sent=(\d+) rung=(\S+) fps=(\d+) poorfps=([\d.]+) poorkbps=([\d.]+) poorlevel=(\S+)`)
+var (
+	lineRE = regexp.MustCompile(`^STAT est=(\d+) vbr=(\d+) sent=(\d+) rung=(\S+) fps=(\d+) target=(\d+) reason=(\S*)`)
+	poorRE = regexp.MustCompile(`^POOR fps=([\d.]+) kbps=([\d.]+) level=(\S+)`)
+)
 
 type goodSample struct {
 	at            time.Duration
@@ -146,8 +158,11 @@ func runServer(t *testing.T) {
 	sh(t, "ip", "link", "add", ifS, "type", "veth", "peer", "name", ifC)
 	sh(t, "ip", "addr", "add", addrS+"/24", "dev", ifS)
 	sh(t, "ip", "link", "set", ifS, "up")
+	sh(t, "ip", "link", "add", ifSP, "type", "veth", "peer", "name", ifP)
+	sh(t, "ip", "addr", "add", addrSP+"/24", "dev", ifSP)
+	sh(t, "ip", "link", "set", ifSP, "up")
 
-	api := rtcapi.Options{Interfaces: []string{ifS}}
+	api := rtcapi.Options{Interfaces: []string{ifS, ifSP}}
 	h, err := host.Start(host.Config{Addr: addrS + ":0", Secret: []byte("impair-secret-0123456789"), API: api, BehindProxy: true})
 	if err != nil {
 		t.Fatal(err)
@@ -164,18 +179,33 @@ func runServer(t *testing.T) {
 	start := time.Now()
 	var mu sync.Mutex
 	var pubs []pubSample
+	var poorF, poorK float64
+	poorL := "-"
 	cmd, wait := startChild(t, "client", []string{hostNS + "=" + os.Getenv(hostNS),
-		"PODIUM_IMPAIR_URL=" + h.URL(), "PODIUM_IMPAIR_PUB=" + tok("pub"), "PODIUM_IMPAIR_POOR=" + tok("poor")}, func(l string) {
+		"PODIUM_IMPAIR_URL=" + h.URL(), "PODIUM_IMPAIR_PUB=" + tok("pub")}, func(l string) {
 		if m := lineRE.FindStringSubmatch(l); m != nil {
 			a := func(i int) int { n, _ := strconv.Atoi(m[i]); return n }
-			f := func(i int) float64 { n, _ := strconv.ParseFloat(m[i], 64); return n }
 			mu.Lock()
-			pubs = append(pubs, pubSample{at: time.Since(start), est: a(1), vbr: a(2), sent: a(3), rung: m[4], fps: a(5), poorFPS: f(6), poorKbps: f(7), poorLevel: m[8]})
+			pubs = append(pubs, pubSample{at: time.Since(start), est: a(1), vbr: a(2), sent: a(3), rung: m[4], fps: a(5), target: a(6), reason: m[7],
+				poorFPS: poorF, poorKbps: poorK, poorLevel: poorL})
 			mu.Unlock()
 			return
 		}
 		t.Logf("[client] %s", l)
 	})
+	pcmd, pwait := startChild(t, "poor", []string{hostNS + "=" + os.Getenv(hostNS),
+		"PODIUM_IMPAIR_URL=" + h.URL(), "PODIUM_IMPAIR_POOR=" + tok("poor")}, func(l string) {
+		if m := poorRE.FindStringSubmatch(l); m != nil {
+			f := func(i int) float64 { n, _ := strconv.ParseFloat(m[i], 64); return n }
+			mu.Lock()
+			poorF, poorK, poorL = f(1), f(2), m[3]
+			mu.Unlock()
+			return
+		}
+		t.Logf("[poor] %s", l)
+	})
+	sh(t, "ip", "link", "set", ifP, "netns", strconv.Itoa(pcmd.Process.Pid))
+	defer func() { _ = syscall.Kill(-pcmd.Process.Pid, syscall.SIGKILL); _ = pwait() }()
 	sh(t, "ip", "link", "set", ifC, "netns", strconv.Itoa(cmd.Process.Pid))
 	cpid := strconv.Itoa(cmd.Process.Pid)
 	inC := func(args ...string) { sh(t, "nsenter", append([]string{"-t", cpid, "-n"}, args...)...) }
@@ -223,8 +253,8 @@ func runServer(t *testing.T) {
 				p = pubs[len(pubs)-1]
 			}
 			mu.Unlock()
-			t.Logf("t=%5.1fs %-9s pub: est=%4dk video=%4dk rung=%-10s fps=%2d | good: %2.0f fps %5.0f kbit/s audio=%d %s %s | poor: %4.1f fps %4.0f kbit/s %s",
-				g.at.Seconds(), name, p.est/1000, p.sent/1000, p.rung, p.fps, g.vfps, g.vkbps, g.apkts, g.level, g.reason, p.poorFPS, p.poorKbps, p.poorLevel)
+			t.Logf("t=%5.1fs %-9s pub: est=%4dk target=%4dk video=%4dk rung=%-10s fps=%2d %-9s | good: %2.0f fps %5.0f kbit/s audio=%d %s %s | poor: %4.1f fps %4.0f kbit/s %s",
+				g.at.Seconds(), name, p.est/1000, p.target/1000, p.sent/1000, p.rung, p.fps, p.reason, g.vfps, g.vkbps, g.apkts, g.level, g.reason, p.poorFPS, p.poorKbps, p.poorLevel)
 		}
 		return from, time.Since(start)
 	}
@@ -277,10 +307,10 @@ func runServer(t *testing.T) {
 	inC("tc", "qdisc", "del", "dev", ifC, "root")
 	ra, rb := phase("released", 12*time.Second)
 
-	sh(t, "tc", "qdisc", "replace", "dev", ifS, "root", "tbf", "rate", "250kbit", "burst", "6kb", "latency", "80ms")
+	sh(t, "tc", "qdisc", "replace", "dev", ifSP, "root", "tbf", "rate", "250kbit", "burst", "6kb", "latency", "80ms")
 	pa, pb := phase("poorsub", 16*time.Second)
 	layer, _ := h.SFU.SubscriberLayer("impair", "pub/camera", "poor")
-	sh(t, "tc", "qdisc", "del", "dev", ifS, "root")
+	sh(t, "tc", "qdisc", "del", "dev", ifSP, "root")
 
 	// ---- assertions ----
 	// Audio never stops at the good subscriber: no 1.5 s without a packet.
@@ -423,14 +453,44 @@ func runClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	poor, err := participant.Join(ctx, participant.Config{URL: os.Getenv("PODIUM_IMPAIR_URL"), Token: os.Getenv("PODIUM_IMPAIR_POOR"), API: api})
+	for ctx.Err() == nil {
+		time.Sleep(500 * time.Millisecond)
+		a := pub.Adaptation()
+		fmt.Printf("STAT est=%d vbr=%d sent=%d rung=%s fps=%d target=%d reason=%s\n",
+			a.Estimate, a.Decision.Bitrate, a.SentBitrate, a.Decision.Rung.String(), a.Decision.FPS, a.Decision.Target, a.Decision.Reason)
+	}
+}
+
+// ---- poor role (namespace P) ----
+
+func runPoor(t *testing.T) {
+	inOwnNamespace(t)
+	for deadline := time.Now().Add(20 * time.Second); exec.Command("ip", "link", "show", ifP).Run() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("interface %s never arrived", ifP)
+		}
+	}
+	sh(t, "ip", "link", "set", "lo", "up")
+	sh(t, "ip", "addr", "add", addrP+"/24", "dev", ifP)
+	sh(t, "ip", "link", "set", ifP, "up")
+	sh(t, "ip", "route", "add", "default", "via", addrSP) // the server listens on addrS
+	api := rtcapi.Options{Interfaces: []string{ifP}}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	var poor *participant.Participant
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		poor, err = participant.Join(ctx, participant.Config{URL: os.Getenv("PODIUM_IMPAIR_URL"), Token: os.Getenv("PODIUM_IMPAIR_POOR"), API: api})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer poor.Close()
 	for ctx.Err() == nil {
 		time.Sleep(500 * time.Millisecond)
-		a := pub.Adaptation()
 		var pf, pk float64
 		level := "-"
 		for _, q := range poor.Quality() {
@@ -438,7 +498,6 @@ func runClient(t *testing.T) {
 				pf, pk, level = q.FPS, q.BitrateKbps, q.Level
 			}
 		}
-		fmt.Printf("STAT est=%d vbr=%d sent=%d rung=%s fps=%d poorfps=%.1f poorkbps=%.1f poorlevel=%s\n",
-			a.Estimate, a.Decision.Bitrate, a.SentBitrate, a.Decision.Rung.String(), a.Decision.FPS, pf, pk, level)
+		fmt.Printf("POOR fps=%.1f kbps=%.1f level=%s\n", pf, pk, level)
 	}
 }

@@ -74,8 +74,17 @@ type Config struct {
 	// which it is doubled back after CPURecover (defaults 0.8, 0.3, 2 s, 8 s).
 	CPUHigh, CPULow     float64
 	CPUHold, CPURecover time.Duration
-	MinFPS              int // frame-rate floor under CPU pressure (default 5)
-	MinVideoBitrate     int // floor for the encoder (default 60 kbit/s)
+	// UpProbeAfter: with no congestion for this long, and the estimate
+	// short of the next rung up, the sender steps up anyway to probe for
+	// headroom (GCC over pion has no probing of its own: its estimate only
+	// follows what is actually sent, by about 8 % a second). The probe is
+	// judged after UpProbeHold: congestion (GCC decreasing, or loss over
+	// 10 %) steps back down and doubles the wait up to UpProbeMax; a clean
+	// probe makes the rung's rate the validated estimate until the next
+	// congestion, which takes it down to 85 % (defaults 4 s, 3 s, 32 s).
+	UpProbeAfter, UpProbeHold, UpProbeMax time.Duration
+	MinFPS                                int // frame-rate floor under CPU pressure (default 5)
+	MinVideoBitrate                       int // floor for the encoder (default 60 kbit/s)
 }
 
 func (c *Config) defaults() {
@@ -94,6 +103,9 @@ func (c *Config) defaults() {
 	def(&c.ProbeHold, 8*time.Second)
 	def(&c.CPUHold, 2*time.Second)
 	def(&c.CPURecover, 8*time.Second)
+	def(&c.UpProbeAfter, 4*time.Second)
+	def(&c.UpProbeHold, 3*time.Second)
+	def(&c.UpProbeMax, 32*time.Second)
 	if c.AudioReserve == 0 {
 		c.AudioReserve = 40_000
 	}
@@ -120,6 +132,10 @@ type Input struct {
 	// EncodeBusy is the share of wall time the encoder pipeline was busy
 	// over the last second (0..1+).
 	EncodeBusy float64
+	// Congested: the estimator saw congestion since the last input (GCC
+	// in its decrease state, loss over 10 %, or the estimate falling).
+	// Calm: no sign of congestion at all (no delay overuse either).
+	Congested, Calm bool
 }
 
 // Decision is what the sender should publish now.
@@ -128,6 +144,10 @@ type Decision struct {
 	Index   int // in the controller's ladder
 	FPS     int // the rung's frame rate, lowered under CPU pressure
 	Bitrate int // video encoder target, bit/s (0: audio only)
+	// Target is the whole connection's rate the decision stands on: the
+	// estimate, or more while probing or after a probe proved headroom
+	// (the pacer is given at least this).
+	Target int
 	// Reason the sender is below its best: "", "bandwidth", "cpu", or
 	// "probe" while trying video again after audio only.
 	Reason string
@@ -148,6 +168,14 @@ type Controller struct {
 	probing                bool
 	probeStart             time.Time
 	rungSince              time.Time
+
+	// Probing up: validated is the connection rate a clean probe proved
+	// (0: none), kept until the next congestion.
+	upProbe   bool
+	upStart   time.Time
+	upWait    time.Duration
+	calmSince time.Time
+	validated int
 
 	cpuFPS                    int
 	cpuHighSince, cpuLowSince time.Time
@@ -172,7 +200,7 @@ func New(cfg Config) *Controller {
 	for _, r := range ladder {
 		maxFPS = max(maxFPS, r.FPS)
 	}
-	return &Controller{cfg: cfg, ladder: ladder, cpuFPS: maxFPS, probeWait: cfg.ProbeAfter}
+	return &Controller{cfg: cfg, ladder: ladder, cpuFPS: maxFPS, probeWait: cfg.ProbeAfter, upWait: cfg.UpProbeAfter}
 }
 
 // Ladder returns the rungs the controller uses.
@@ -198,7 +226,7 @@ func (c *Controller) move(i int, now time.Time) {
 			c.probeWait = min(c.probeWait*2, c.cfg.ProbeMax)
 		}
 	}
-	c.probing = false
+	c.probing, c.upProbe = false, false
 	c.idx = i
 	c.rungSince = now
 	c.belowSince, c.aboveSince = time.Time{}, time.Time{}
@@ -207,7 +235,17 @@ func (c *Controller) move(i int, now time.Time) {
 // Update feeds one observation and returns the decision.
 func (c *Controller) Update(in Input) Decision {
 	now := in.Now
-	budget := in.Estimate - c.cfg.AudioReserve
+	if in.Congested {
+		// As GCC does on overuse: back off to 85 %, not to nothing.
+		c.validated = c.validated * 85 / 100
+	}
+	if !in.Calm || in.Congested {
+		c.calmSince = time.Time{}
+	} else if c.calmSince.IsZero() {
+		c.calmSince = now
+	}
+	target := max(in.Estimate, c.validated)
+	budget := target - c.cfg.AudioReserve
 	if !c.started {
 		c.started = true
 		c.idx = c.best(budget)
@@ -228,6 +266,18 @@ func (c *Controller) Update(in Input) Decision {
 		}
 	case c.probing && now.Sub(c.probeStart) < c.cfg.ProbeHold:
 		// A probe is given time for the estimate to follow.
+	case c.upProbe:
+		if in.Congested {
+			c.upWait = min(c.upWait*2, c.cfg.UpProbeMax)
+			c.move(c.idx+1, now)
+		} else if now.Sub(c.upStart) >= c.cfg.UpProbeHold {
+			c.upProbe = false
+			c.upWait = c.cfg.UpProbeAfter
+			c.validated = max(c.validated, c.ladder[c.idx].MinBitrate*115/100+c.cfg.AudioReserve)
+			target = max(target, c.validated)
+			budget = target - c.cfg.AudioReserve
+			c.rungSince = now
+		}
 	default:
 		if c.probing {
 			c.probing = false
@@ -259,9 +309,19 @@ func (c *Controller) Update(in Input) Decision {
 		if !c.ladder[c.idx].AudioOnly() && now.Sub(c.rungSince) > 10*time.Second {
 			c.probeWait = c.cfg.ProbeAfter
 		}
+		// Probe up: calm for a while, steady on a rung the budget holds,
+		// and the estimate alone would not take the next rung.
+		if r := c.ladder[c.idx]; c.idx > 0 && !r.AudioOnly() && budget >= r.MinBitrate &&
+			!c.calmSince.IsZero() && now.Sub(c.calmSince) >= c.upWait && now.Sub(c.rungSince) >= c.upWait &&
+			budget < c.ladder[c.idx-1].MinBitrate*115/100 {
+			c.move(c.idx-1, now)
+			c.upProbe, c.upStart = true, now
+		}
 	}
 	c.updateCPU(in)
-	return c.decision(budget)
+	d := c.decision(budget)
+	d.Target = max(target, d.Bitrate+c.cfg.AudioReserve)
+	return d
 }
 
 func (c *Controller) updateCPU(in Input) {
@@ -313,7 +373,7 @@ func (c *Controller) decision(budget int) Decision {
 		}
 	}
 	d.Bitrate = min(max(budget, c.cfg.MinVideoBitrate), r.MaxBitrate)
-	if c.probing {
+	if c.probing || c.upProbe {
 		d.Reason = "probe"
 		d.Bitrate = max(d.Bitrate, r.MinBitrate)
 	}

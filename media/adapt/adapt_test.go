@@ -103,3 +103,41 @@ func TestCPULowersFrameRate(t *testing.T) {
 		t.Fatalf("cpu recovered: %+v", d)
 	}
 }
+
+// With a calm link and an estimate stuck below the next rung (GCC follows
+// what is sent), the controller probes up; a clean probe holds the rung,
+// congestion during a probe steps back down.
+func TestProbeUp(t *testing.T) {
+	c := New(Config{SourceWidth: 640, SourceHeight: 480})
+	t0 := time.Unix(0, 0)
+	in := func(s float64, est int, congested bool) Decision {
+		return c.Update(Input{Now: t0.Add(time.Duration(s * float64(time.Second))), Estimate: est, Calm: !congested, Congested: congested})
+	}
+	d := in(0, 200_000, false)
+	if d.Rung.Name != "240p15" {
+		t.Fatalf("start %s", d.Rung.Name)
+	}
+	for s := 0.25; s < 4.2; s += 0.25 {
+		d = in(s, 200_000, false)
+	}
+	if d.Rung.Name != "480p15" || d.Reason != "probe" || d.Bitrate < 250_000 || d.Target < 290_000 {
+		t.Fatalf("no probe up after 4 s calm: %+v", d)
+	}
+	for s := 4.5; s < 7.6; s += 0.25 {
+		d = in(s, 200_000, false)
+	}
+	if d.Rung.Name != "480p15" || d.Reason == "probe" {
+		t.Fatalf("clean probe not kept: %+v", d)
+	}
+	// The next probe fails on congestion and steps back.
+	for s := 7.75; s < 12; s += 0.25 {
+		d = in(s, 200_000, false)
+	}
+	if d.Rung.Name != "480p30" || d.Reason != "probe" {
+		t.Fatalf("second probe: %+v", d)
+	}
+	d = in(12.25, 200_000, true)
+	if d.Rung.Name != "480p15" {
+		t.Fatalf("failed probe kept: %+v", d)
+	}
+}

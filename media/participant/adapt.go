@@ -31,7 +31,9 @@ type AdaptState struct {
 
 // adapter runs GCC and the ladder for the camera track.
 type adapter struct {
-	bwe atomic.Pointer[cc.BandwidthEstimator]
+	bwe    atomic.Pointer[cc.BandwidthEstimator]
+	pacer  atomic.Pointer[floorPacer]
+	pacers sync.Map // cc.BandwidthEstimator -> *floorPacer
 
 	mu       sync.Mutex
 	ctl      *adapt.Controller
@@ -55,17 +57,66 @@ func withBWE(o rtcapi.Options, initial int) (rtcapi.Options, *adapter) {
 			}
 		}
 		f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-			return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initial),
-				gcc.SendSideBWEMinBitrate(30_000), gcc.SendSideBWEMaxBitrate(3_000_000))
+			p := &floorPacer{LeakyBucketPacer: gcc.NewLeakyBucketPacer(initial)}
+			e, err := gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initial),
+				gcc.SendSideBWEMinBitrate(30_000), gcc.SendSideBWEMaxBitrate(3_000_000), gcc.SendSideBWEPacer(p))
+			if err != nil {
+				_ = p.Close()
+				return nil, err
+			}
+			a.pacers.Store(cc.BandwidthEstimator(e), p)
+			return e, nil
 		})
 		if err != nil {
 			return err
 		}
-		f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { a.bwe.Store(&e) })
+		f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) {
+			a.bwe.Store(&e)
+			if p, ok := a.pacers.LoadAndDelete(e); ok {
+				a.pacer.Store(p.(*floorPacer))
+			}
+		})
 		reg.Add(f)
 		return webrtc.ConfigureTWCCHeaderExtensionSender(m, reg)
 	}
 	return o, a
+}
+
+// floorPacer is pion's leaky-bucket pacer (1.5 times its target) whose
+// target is never under a floor the ladder sets: while a probe or a
+// probe-proved rate runs above GCC's estimate, the pacer must let it out
+// rather than queue it.
+type floorPacer struct {
+	*gcc.LeakyBucketPacer
+	mu         sync.Mutex
+	est, floor int
+}
+
+func (p *floorPacer) SetTargetBitrate(r int) {
+	p.mu.Lock()
+	p.est = r
+	v := max(r, p.floor)
+	p.mu.Unlock()
+	p.LeakyBucketPacer.SetTargetBitrate(v)
+}
+
+func (p *floorPacer) setFloor(f int) {
+	p.mu.Lock()
+	p.floor = f
+	v := max(p.est, f)
+	p.mu.Unlock()
+	p.LeakyBucketPacer.SetTargetBitrate(v)
+}
+
+// congestion reads GCC's state: congested when it is decreasing or loss
+// is over 10 %; calm when it sees no delay overuse and under 2 % loss.
+func congestion(stats map[string]any) (congested, calm bool) {
+	state, _ := stats["state"].(string)
+	usage, _ := stats["usage"].(string)
+	loss, _ := stats["averageLoss"].(float64)
+	congested = state == "decrease" || loss > 0.1
+	calm = !congested && usage != "overuse" && loss < 0.02
+	return
 }
 
 // Adaptation returns the sender's adaptation state (zero without
@@ -143,15 +194,24 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var busyWin, bytesWin []float64
-	lastRate := 0
+	lastRate, lastEst := 0, 0
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case now := <-t.C:
 			est := p.cfg.VideoBitrate + p.cfg.AudioBitrate
+			congested, calm := false, false
 			if e := a.bwe.Load(); e != nil {
 				est = (*e).GetTargetBitrate()
+				congested, calm = congestion((*e).GetStats())
+				// A falling estimate alone is not congestion here: pion
+				// caps it at 1.5 times what arrives, and a VP8 encoder at
+				// a small size sends well under its target.
+				if lastEst > 0 && est < lastEst*7/10 {
+					congested, calm = true, false
+				}
+				lastEst = est
 			}
 			a.mu.Lock()
 			busyWin = append(busyWin, a.busy.Seconds())
@@ -168,7 +228,7 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			secs := tick.Seconds() * float64(len(busyWin))
 			busy /= secs
 			prev := a.state.Decision
-			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est, EncodeBusy: busy})
+			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est, EncodeBusy: busy, Congested: congested, Calm: calm})
 			changed := d.Rung != prev.Rung || d.FPS != prev.FPS || d.Reason != prev.Reason
 			a.state.Decision, a.state.Estimate, a.state.EncodeBusy = d, est, busy
 			a.state.SentBitrate = int(bytes * 8 / secs)
@@ -179,6 +239,9 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			a.wasAudio = d.AudioOnly()
 			st := a.state
 			a.mu.Unlock()
+			if fp := a.pacer.Load(); fp != nil {
+				fp.setFloor(d.Target)
+			}
 			if d.Bitrate > 0 && br != nil && (lastRate == 0 || abs(d.Bitrate-lastRate)*20 > lastRate) {
 				_ = br.SetBitRate(d.Bitrate)
 				lastRate = d.Bitrate
@@ -187,7 +250,7 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 				_ = kf.ForceKeyFrame()
 			}
 			if changed {
-				p.log.Info("video adaptation", "rung", d.Rung.String(), "fps", d.FPS, "bitrate", d.Bitrate, "estimate", est, "busy", busy, "reason", d.Reason)
+				p.log.Info("video adaptation", "rung", d.Rung.String(), "fps", d.FPS, "bitrate", d.Bitrate, "estimate", est, "target", d.Target, "busy", busy, "reason", d.Reason)
 				p.announceVideoState(prev, d)
 				if p.cfg.OnAdapt != nil {
 					p.cfg.OnAdapt(st)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,6 +144,22 @@ type published struct {
 	remote    *webrtc.TrackRemote
 	subs      atomic.Pointer[[]*downTrack]
 	lastPLI   atomic.Int64 // unix ns
+	// upLoss is the loss on the publisher's own uplink (sequence gaps
+	// arriving here, float64 bits): the subscribers' receiver reports
+	// include it, and it is not their links' fault.
+	upLoss atomic.Uint64
+}
+
+// ownLoss takes the publisher's uplink loss out of a subscriber's
+// reported fraction lost (x/256): total = 1 - (1-up)(1-own).
+func (pub *published) ownLoss(fraction uint8) uint8 {
+	up := math.Float64frombits(pub.upLoss.Load())
+	total := float64(fraction) / 256
+	if up <= 0 || up >= 1 {
+		return fraction
+	}
+	own := 1 - (1-total)/(1-up)
+	return uint8(max(0, min(255, math.Round(own*256))))
 }
 
 // downTrack is one subscriber's copy of a published track; layer.go
@@ -474,6 +491,8 @@ func (pub *published) removeSub(peerID string) {
 func (s *SFU) forward(pub *published) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
+	var lastSeq uint16
+	started, expected, got, upLoss := false, 0, 0, 0.0
 	for {
 		n, _, err := pub.remote.Read(buf)
 		if err != nil {
@@ -481,6 +500,19 @@ func (s *SFU) forward(pub *published) {
 		}
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
+		}
+		// Uplink loss over windows of 20 packets, smoothed.
+		if gap := int(pkt.SequenceNumber - lastSeq); !started || (gap > 0 && gap < 1000) {
+			if started {
+				expected += gap
+				got++
+			}
+			started, lastSeq = true, pkt.SequenceNumber
+			if got >= 20 {
+				upLoss = 0.5*upLoss + 0.5*(1-float64(got)/float64(expected))
+				pub.upLoss.Store(math.Float64bits(upLoss))
+				expected, got = 0, 0
+			}
 		}
 		subs := *pub.subs.Load()
 		for _, d := range subs {
@@ -524,7 +556,7 @@ func (s *SFU) readSubscriberRTCP(snd *webrtc.RTPSender, pub *published, d *downT
 				}
 			case *rtcp.ReceiverReport:
 				for _, rr := range r.Reports {
-					if d.layers.onReport(rr.FractionLost, time.Now()) {
+					if d.layers.onReport(pub.ownLoss(rr.FractionLost), time.Now()) {
 						p := d.layers.current()
 						s.log.Info("subscriber link layer", "peer", d.peerID, "track", pub.key, "layer", p.String(), "loss", float64(rr.FractionLost)/256)
 					}
