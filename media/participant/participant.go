@@ -398,20 +398,11 @@ func (p *Participant) startVideo() error {
 	p.wg.Add(3)
 	go func() {
 		defer p.wg.Done()
-		for {
-			pkts, _, err := sender.Sender().ReadRTCP()
-			if err != nil {
-				return
+		readKeyframeRequests(sender.Sender(), func() {
+			if kf != nil {
+				_ = kf.ForceKeyFrame()
 			}
-			for _, pk := range pkts {
-				switch pk.(type) {
-				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-					if kf != nil {
-						_ = kf.ForceKeyFrame()
-					}
-				}
-			}
-		}
+		})
 	}()
 	// Capture: source -> stamp -> process -> slot.
 	go func() {
@@ -760,4 +751,22 @@ func (p *Participant) Stats() []TrackStats {
 		out = append(out, ts)
 	}
 	return out
+}
+
+// readKeyframeRequests drains a sender's RTCP (so the interceptors see
+// NACKs and reports) and calls force on each PLI or FIR (RFC 4585 6.3.1,
+// RFC 5104 4.3.1), until the sender closes.
+func readKeyframeRequests(snd *webrtc.RTPSender, force func()) {
+	for {
+		pkts, _, err := snd.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pk := range pkts {
+			switch pk.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				force()
+			}
+		}
+	}
 }

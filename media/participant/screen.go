@@ -27,7 +27,6 @@ import (
 	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -176,22 +175,13 @@ func (p *Participant) addScreenTransceiver() error {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		for {
-			pkts, _, err := tr.Sender().ReadRTCP()
-			if err != nil {
-				return
+		readKeyframeRequests(tr.Sender(), func() {
+			s.mu.Lock()
+			if s.kf != nil {
+				_ = s.kf.ForceKeyFrame()
 			}
-			for _, pk := range pkts {
-				switch pk.(type) {
-				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-					s.mu.Lock()
-					if s.kf != nil {
-						_ = s.kf.ForceKeyFrame()
-					}
-					s.mu.Unlock()
-				}
-			}
-		}
+			s.mu.Unlock()
+		})
 	}()
 	return nil
 }
