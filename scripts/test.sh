@@ -9,7 +9,7 @@ go vet ./...
 # The race detector on the server and concurrent media/signaling packages.
 go test -race -count=1 ./signaling/... ./media/sfu/... ./internal/host/...
 # Bounded fuzzing of the decoder and the room reducer; crashers land in the package's testdata/fuzz (commit them: they then run as regression cases).
-go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 10s ./signaling/protocol && go test -run '^$' -fuzz '^FuzzApply$' -fuzztime 10s ./signaling/room
+bash scripts/fuzz.sh
 mkdir -p artifacts
 export PODIUM_ARTIFACTS="$PWD/artifacts"
 # A private display for Fyne screenshot tests.
