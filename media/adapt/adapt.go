@@ -83,8 +83,27 @@ type Config struct {
 	// probe makes the rung's rate the validated estimate until the next
 	// congestion, which takes it down to 85 % (defaults 4 s, 3 s, 32 s).
 	UpProbeAfter, UpProbeHold, UpProbeMax time.Duration
-	MinFPS                                int // frame-rate floor under CPU pressure (default 5)
-	MinVideoBitrate                       int // floor for the encoder (default 60 kbit/s)
+	// CeilingHold: congestion seen while sending a rung (a failed probe,
+	// or congestion that pushed the sender off it) is a ceiling: for this
+	// long no probe goes to that rung or to any better one (they all need
+	// at least its rate), then it is forgotten (default 20 s). Congestion
+	// on the lowest video rung sets no ceiling: below it is audio only,
+	// which has its own back-off.
+	CeilingHold time.Duration
+	// CalmReset: calm for this long puts the up-probe wait back to
+	// UpProbeAfter however often probes failed before (default 10 s).
+	// After a clean probe the next one, a rung further up, waits only
+	// half of UpProbeAfter: a link that was just released climbs quickly.
+	// (Probing straight to the last good rung was tried: from 240p15 to
+	// 480p30 the new encoder's key frame and overshoot failed the probe
+	// under a 1 Mbit/s cap, where a step to 480p15 first passes.)
+	CalmReset time.Duration
+	// RungGrace: congestion in this long after a change of rung (the new
+	// encoder's key frame, a burst) neither sets a ceiling nor fails a
+	// probe up; lasting congestion does (default 1.5 s).
+	RungGrace       time.Duration
+	MinFPS          int // frame-rate floor under CPU pressure (default 5)
+	MinVideoBitrate int // floor for the encoder (default 60 kbit/s)
 }
 
 func (c *Config) defaults() {
@@ -106,6 +125,9 @@ func (c *Config) defaults() {
 	def(&c.UpProbeAfter, 4*time.Second)
 	def(&c.UpProbeHold, 3*time.Second)
 	def(&c.UpProbeMax, 32*time.Second)
+	def(&c.CeilingHold, 20*time.Second)
+	def(&c.CalmReset, 10*time.Second)
+	def(&c.RungGrace, 1500*time.Millisecond)
 	if c.AudioReserve == 0 {
 		c.AudioReserve = 40_000
 	}
@@ -173,9 +195,13 @@ type Controller struct {
 	// (0: none), kept until the next congestion.
 	upProbe   bool
 	upStart   time.Time
+	upFrom    int // the rung a probe up left
 	upWait    time.Duration
 	calmSince time.Time
 	validated int
+	// congestedAt[i]: when congestion was last seen while sending rung i
+	// (the ceiling; see Config.CeilingHold).
+	congestedAt []time.Time
 
 	cpuFPS                    int
 	cpuHighSince, cpuLowSince time.Time
@@ -200,7 +226,8 @@ func New(cfg Config) *Controller {
 	for _, r := range ladder {
 		maxFPS = max(maxFPS, r.FPS)
 	}
-	return &Controller{cfg: cfg, ladder: ladder, cpuFPS: maxFPS, probeWait: cfg.ProbeAfter, upWait: cfg.UpProbeAfter}
+	return &Controller{cfg: cfg, ladder: ladder, cpuFPS: maxFPS, probeWait: cfg.ProbeAfter, upWait: cfg.UpProbeAfter,
+		congestedAt: make([]time.Time, len(ladder))}
 }
 
 // Ladder returns the rungs the controller uses.
@@ -232,6 +259,29 @@ func (c *Controller) move(i int, now time.Time) {
 	c.belowSince, c.aboveSince = time.Time{}, time.Time{}
 }
 
+// blocked reports whether a probe up to rung j is under a live ceiling:
+// congestion was seen within CeilingHold on j or on a rung between j and
+// the lowest video rung (which all send less than j).
+func (c *Controller) blocked(j int, now time.Time) bool {
+	for i := j; i < len(c.ladder)-2; i++ {
+		if t := c.congestedAt[i]; !t.IsZero() && now.Sub(t) < c.cfg.CeilingHold {
+			return true
+		}
+	}
+	return false
+}
+
+// Ceiling returns the best rung a probe may go to now (an index into
+// Ladder(); the lowest video rung, which no ceiling blocks, when every
+// better one is under a ceiling).
+func (c *Controller) Ceiling(now time.Time) int {
+	j := 0
+	for j < len(c.ladder)-2 && c.blocked(j, now) {
+		j++
+	}
+	return j
+}
+
 // Update feeds one observation and returns the decision.
 func (c *Controller) Update(in Input) Decision {
 	now := in.Now
@@ -256,6 +306,13 @@ func (c *Controller) Update(in Input) Decision {
 	}
 	cur := c.ladder[c.idx]
 	last := len(c.ladder) - 1
+	graced := now.Sub(c.rungSince) < c.cfg.RungGrace
+	if in.Congested && !cur.AudioOnly() && !graced {
+		c.congestedAt[c.idx] = now
+	}
+	if !c.calmSince.IsZero() && now.Sub(c.calmSince) >= c.cfg.CalmReset {
+		c.upWait = c.cfg.UpProbeAfter
+	}
 	switch {
 	case cur.AudioOnly():
 		if b := c.best(budget); b < c.idx {
@@ -267,12 +324,12 @@ func (c *Controller) Update(in Input) Decision {
 	case c.probing && now.Sub(c.probeStart) < c.cfg.ProbeHold:
 		// A probe is given time for the estimate to follow.
 	case c.upProbe:
-		if in.Congested {
+		if in.Congested && !graced {
 			c.upWait = min(c.upWait*2, c.cfg.UpProbeMax)
-			c.move(c.idx+1, now)
+			c.move(c.upFrom, now)
 		} else if now.Sub(c.upStart) >= c.cfg.UpProbeHold {
 			c.upProbe = false
-			c.upWait = c.cfg.UpProbeAfter
+			c.upWait = c.cfg.UpProbeAfter / 2
 			c.validated = max(c.validated, c.ladder[c.idx].MinBitrate*115/100+c.cfg.AudioReserve)
 			target = max(target, c.validated)
 			budget = target - c.cfg.AudioReserve
@@ -287,13 +344,24 @@ func (c *Controller) Update(in Input) Decision {
 				c.probeWait = min(c.probeWait*2, c.cfg.ProbeMax)
 			}
 		}
-		if budget < cur.MinBitrate {
+		// The lowest video rung is left for audio only only when the whole
+		// estimate is no more than its minimum: a little video over the
+		// audio reserve beats none.
+		have, floor := budget, c.idx == last-1
+		if floor {
+			have = target
+		}
+		if have < cur.MinBitrate || (floor && have == cur.MinBitrate) {
 			c.aboveSince = time.Time{}
 			if c.belowSince.IsZero() {
 				c.belowSince = now
 			}
-			if budget < cur.MinBitrate/2 || now.Sub(c.belowSince) >= c.cfg.DownHold {
-				c.move(max(c.best(budget), c.idx+1), now)
+			if have < cur.MinBitrate/2 || now.Sub(c.belowSince) >= c.cfg.DownHold {
+				b := max(c.best(budget), c.idx+1)
+				if b == last && target > c.ladder[last-1].MinBitrate {
+					b = last - 1
+				}
+				c.move(b, now)
 			}
 		} else if c.idx > 0 && budget >= c.ladder[c.idx-1].MinBitrate*115/100 {
 			c.belowSince = time.Time{}
@@ -311,11 +379,15 @@ func (c *Controller) Update(in Input) Decision {
 		}
 		// Probe up: calm for a while, steady on a rung the budget holds,
 		// and the estimate alone would not take the next rung.
-		if r := c.ladder[c.idx]; c.idx > 0 && !r.AudioOnly() && budget >= r.MinBitrate &&
+		// It goes one rung up, unless a ceiling blocks that rung.
+		if r := c.ladder[c.idx]; c.idx > 0 && !r.AudioOnly() && (budget >= r.MinBitrate || c.idx == last-1) &&
 			!c.calmSince.IsZero() && now.Sub(c.calmSince) >= c.upWait && now.Sub(c.rungSince) >= c.upWait &&
 			budget < c.ladder[c.idx-1].MinBitrate*115/100 {
-			c.move(c.idx-1, now)
-			c.upProbe, c.upStart = true, now
+			if j := c.idx - 1; !c.blocked(j, now) {
+				from := c.idx
+				c.move(j, now)
+				c.upProbe, c.upStart, c.upFrom = true, now, from
+			}
 		}
 	}
 	c.updateCPU(in)

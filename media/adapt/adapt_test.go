@@ -129,15 +129,97 @@ func TestProbeUp(t *testing.T) {
 	if d.Rung.Name != "480p15" || d.Reason == "probe" {
 		t.Fatalf("clean probe not kept: %+v", d)
 	}
-	// The next probe fails on congestion and steps back.
-	for s := 7.75; s < 12; s += 0.25 {
+	// After a clean probe the next one comes sooner (half the wait), and
+	// fails on congestion past its RungGrace: back down.
+	for s := 7.75; s < 9.6; s += 0.25 {
 		d = in(s, 200_000, false)
 	}
 	if d.Rung.Name != "480p30" || d.Reason != "probe" {
 		t.Fatalf("second probe: %+v", d)
 	}
-	d = in(12.25, 200_000, true)
+	// Congestion in the first RungGrace (the new rung's key frame) is
+	// not judged; later it is.
+	if d = in(9.75, 200_000, true); d.Rung.Name != "480p30" {
+		t.Fatalf("probe judged in its grace: %+v", d)
+	}
+	d = in(11.25, 200_000, true)
 	if d.Rung.Name != "480p15" {
 		t.Fatalf("failed probe kept: %+v", d)
+	}
+}
+
+// step feeds observations every 250 ms for d and returns the last decision
+// and every rung name seen.
+func step(c *Controller, now *time.Time, d time.Duration, est int, congested bool) (Decision, map[string]bool) {
+	var dec Decision
+	seen := map[string]bool{}
+	for end := now.Add(d); now.Before(end); *now = now.Add(250 * time.Millisecond) {
+		dec = c.Update(Input{Now: *now, Estimate: est, Calm: !congested, Congested: congested})
+		seen[dec.Rung.Name] = true
+	}
+	return dec, seen
+}
+
+// Congestion on a rung is a ceiling: no probe goes to it or above for
+// CeilingHold (under a 300 kbit/s cap the sender stays under the cap instead
+// of probing 480p15 over it every few seconds).
+func TestCeilingBlocksProbe(t *testing.T) {
+	c := New(Config{SourceWidth: 640, SourceHeight: 480})
+	now := time.Unix(0, 0)
+	if d, _ := step(c, &now, 6*time.Second, 1_000_000, false); d.Rung.Name != "480p30" {
+		t.Fatalf("start: %+v", d)
+	}
+	// A 300 kbit/s cap: congestion at 480p30, then at 480p15 (past its
+	// RungGrace).
+	step(c, &now, 1500*time.Millisecond, 300_000, true)
+	step(c, &now, 1500*time.Millisecond, 300_000, true)
+	d, _ := step(c, &now, 250*time.Millisecond, 120_000, true)
+	if d.Rung.Name != "240p15" {
+		t.Fatalf("capped: %+v", d)
+	}
+	congested := now.Add(-250 * time.Millisecond)
+	if got := c.Ceiling(now); got != len(c.Ladder())-2 {
+		t.Fatalf("ceiling index %d, want every rung above 240p15 blocked", got)
+	}
+	// Calm at 120 kbit/s (GCC pinned low): without the ceiling this probes
+	// 480p15 after 4 s; with it nothing moves until 20 s have passed.
+	d, seen := step(c, &now, congested.Add(19500*time.Millisecond).Sub(now), 120_000, false)
+	if len(seen) != 1 || d.Rung.Name != "240p15" {
+		t.Fatalf("probed under the ceiling: %v, %+v", seen, d)
+	}
+	// The ceiling is forgotten: the probe goes one rung up.
+	d, _ = step(c, &now, 1500*time.Millisecond, 120_000, false)
+	if d.Rung.Name != "480p15" || d.Reason != "probe" {
+		t.Fatalf("probe after the ceiling: %+v", d)
+	}
+	// It fails past its grace: back to 240p15, and a new ceiling blocks
+	// 480p15 and 480p30 for another 20 s.
+	if d, _ = step(c, &now, 1750*time.Millisecond, 120_000, true); d.Rung.Name != "240p15" {
+		t.Fatalf("failed probe: %+v", d)
+	}
+	if got := c.Ceiling(now); got != 2 {
+		t.Fatalf("ceiling index %d after the failed probe, want 2", got)
+	}
+	if _, seen = step(c, &now, 18*time.Second, 120_000, false); len(seen) != 1 {
+		t.Fatalf("probed under the second ceiling: %v", seen)
+	}
+	d, _ = step(c, &now, 2*time.Second, 120_000, false)
+	if d.Rung.Name != "480p15" || d.Reason != "probe" {
+		t.Fatalf("second probe: %+v", d)
+	}
+}
+
+// The lowest video rung is kept while the estimate is above its minimum,
+// even when that leaves less than the audio reserve.
+func TestFloorRungBeforeAudioOnly(t *testing.T) {
+	c := New(Config{SourceWidth: 640, SourceHeight: 480})
+	now := time.Unix(0, 0)
+	step(c, &now, 2*time.Second, 1_000_000, false)
+	d, _ := step(c, &now, 3*time.Second, 90_000, true)
+	if d.Rung.Name != "240p15" || d.Bitrate != 60_000 {
+		t.Fatalf("90k: %+v", d)
+	}
+	if d, _ = step(c, &now, 1500*time.Millisecond, 55_000, true); !d.AudioOnly() {
+		t.Fatalf("55k: %+v", d)
 	}
 }
