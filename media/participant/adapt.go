@@ -10,6 +10,8 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podiumhq/podium/media/adapt"
@@ -86,11 +88,38 @@ func withBWE(o rtcapi.Options, initial int) (rtcapi.Options, *adapter) {
 // target is never under a floor the ladder sets: while a probe or a
 // probe-proved rate runs above GCC's estimate, the pacer must let it out
 // rather than queue it.
+//
+// pion's queue has no bound: when a cap cuts the estimate from 1 Mbit/s to
+// 100 kbit/s, what was queued at the old rate takes seconds to drain, and
+// audio and every new frame wait behind it. So while more than maxQueue
+// (at the pacing rate, at least minQueueBytes) waits, new VP8 delta frames
+// are dropped whole (a frame that started is sent whole; key frames,
+// audio and retransmissions are always queued), and from the first drop
+// until the next key frame every delta frame is (they would not decode).
+// needKF tells the adapter to ask the encoder for that key frame once the
+// queue is short again.
 type floorPacer struct {
 	*gcc.LeakyBucketPacer
 	mu         sync.Mutex
 	est, floor int
+	in, out    atomic.Int64 // bytes queued, bytes handed on
+	frames     map[uint32]*paceFrame
+	dropped    atomic.Int64 // video packets dropped
+	needKF     atomic.Bool
 }
+
+// paceFrame: the frame an SSRC is in, and whether it is being dropped.
+type paceFrame struct {
+	ts             uint32
+	drop, dropping bool
+}
+
+const (
+	maxQueue      = time.Second
+	minQueueBytes = 64_000
+	opusPT        = 111 // rtcapi registers Opus at 111 and VP8 at 96
+	vp8PT         = 96
+)
 
 func (p *floorPacer) SetTargetBitrate(r int) {
 	p.mu.Lock()
@@ -106,6 +135,73 @@ func (p *floorPacer) setFloor(f int) {
 	v := max(p.est, f)
 	p.mu.Unlock()
 	p.LeakyBucketPacer.SetTargetBitrate(v)
+}
+
+func (p *floorPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
+	p.LeakyBucketPacer.AddStream(ssrc, interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		p.out.Add(int64(h.MarshalSize() + len(payload)))
+		return w.Write(h, payload, a)
+	}))
+}
+
+func (p *floorPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	size := h.MarshalSize() + len(payload)
+	if h.PayloadType != opusPT && !isResend(a) && p.drop(h, payload, size) {
+		p.dropped.Add(1)
+		return size, nil
+	}
+	p.in.Add(int64(size))
+	return p.LeakyBucketPacer.Write(h, payload, a)
+}
+
+// drop decides for one video packet, at the first packet of each frame.
+func (p *floorPacer) drop(h *rtp.Header, payload []byte, size int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frames == nil {
+		p.frames = map[uint32]*paceFrame{}
+	}
+	f := p.frames[h.SSRC]
+	if f == nil {
+		f = &paceFrame{ts: h.Timestamp + 1}
+		p.frames[h.SSRC] = f
+	}
+	if f.ts == h.Timestamp {
+		return f.drop
+	}
+	f.ts = h.Timestamp
+	rate := max(p.est, p.floor) * 3 / 2
+	limit := max(int64(float64(rate)/8*maxQueue.Seconds()), minQueueBytes)
+	over := p.in.Load()-p.out.Load()+int64(size) > limit
+	key := h.PayloadType == vp8PT && vp8KeyFrame(payload)
+	switch {
+	case key:
+		f.dropping = false
+	case over:
+		f.dropping = true
+	case f.dropping:
+		p.needKF.Store(true)
+	}
+	f.drop = f.dropping
+	return f.drop
+}
+
+// vp8KeyFrame reports whether an RTP payload starts a VP8 key frame.
+func vp8KeyFrame(payload []byte) bool {
+	var v codecs.VP8Packet
+	b, err := v.Unmarshal(payload)
+	return err == nil && v.S == 1 && v.PID == 0 && len(b) > 0 && b[0]&1 == 0
+}
+
+// isResend reports whether a packet is a retransmission (pion marks those
+// with a value that is retained and released through the pacer).
+func isResend(a interceptor.Attributes) bool {
+	for _, v := range a {
+		if _, ok := v.(interface{ Release(bool) }); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // congestion reads GCC's state: congested when it is decreasing or loss
@@ -241,6 +337,11 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			a.mu.Unlock()
 			if fp := a.pacer.Load(); fp != nil {
 				fp.setFloor(d.Target)
+				// Frames the pacer dropped break the picture until a key
+				// frame: ask for one once its queue is short again.
+				if fp.needKF.Swap(false) {
+					resumed = true
+				}
 			}
 			if d.Bitrate > 0 && br != nil && (lastRate == 0 || abs(d.Bitrate-lastRate)*20 > lastRate) {
 				_ = br.SetBitRate(d.Bitrate)
