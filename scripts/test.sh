@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
 go vet ./...
-# The race detector on the server and concurrent media/signaling packages.
-go test -race -count=1 ./signaling/... ./media/sfu/... ./internal/host/...
+# The race detector on the server and the concurrent media packages (SFU,
+# participant, adaptation, background pipeline, segmentation pool).
+go test -race -count=1 ./signaling/... ./media/sfu/... ./internal/host/... ./media/participant/... ./media/adapt/... ./media/vbg/... ./segmentation/
 # Bounded fuzzing of the decoder and the room reducer; crashers land in the package's testdata/fuzz (commit them: they then run as regression cases).
 bash scripts/fuzz.sh
 mkdir -p artifacts
