@@ -142,8 +142,10 @@ func runApp(ctx context.Context, fs *flag.FlagSet) error {
 	}
 	go func() {
 		<-ctx.Done()
-		fyne.Do(w.Close)
-		a.Quit()
+		fyne.Do(func() {
+			w.Close()
+			a.Quit()
+		})
 	}()
 	w.Win.SetMaster()
 	w.Win.ShowAndRun()
