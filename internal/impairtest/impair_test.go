@@ -1,9 +1,13 @@
 //go:build impair
 
-// This file is built only with -tags impair (make test-impair): recovery
-// after a bandwidth cap is lifted does not yet hold (GCC without probing
-// stays low), so it is kept out of make test until quality adaptation is
-// finished.
+// This file is built only with -tags impair (make test-impair). The
+// sender now settles under the 300 kbit/s cap in about 2 s, but it does not
+// yet pass twice in a row: under that cap GCC reports 10-30 % uplink loss
+// while Podium sends only about 100 kbit/s (retransmissions, which leave
+// the NACK responder after the pacer, are the suspect), so the sender finds
+// no calm to probe from until the cap rises, and returning to 640x480@30
+// after the cap, and 30 fps at the good subscriber after release, are late
+// or missed. It stays out of make test until those hold.
 
 package impairtest
 
