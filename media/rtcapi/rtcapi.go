@@ -30,8 +30,10 @@ type Options struct {
 	// NAT1To1IPs are public addresses to advertise as host candidates
 	// (for a server behind 1:1 NAT).
 	NAT1To1IPs []string
-	// ConfigureInterceptors may add interceptors (e.g. bandwidth estimation)
-	// after the defaults.
+	// ConfigureInterceptors may add interceptors (e.g. bandwidth estimation).
+	// They are registered before the defaults, so they sit nearest the
+	// network: a pacer then also paces the NACK responder's retransmissions
+	// (the order of pion's bandwidth-estimation example).
 	ConfigureInterceptors func(*webrtc.MediaEngine, *interceptor.Registry) error
 }
 
@@ -56,13 +58,13 @@ func New(o Options) (*webrtc.API, error) {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
-		return nil, err
-	}
 	if o.ConfigureInterceptors != nil {
 		if err := o.ConfigureInterceptors(m, reg); err != nil {
 			return nil, err
 		}
+	}
+	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+		return nil, err
 	}
 	s := webrtc.SettingEngine{}
 	// mDNS candidates would send multicast queries; Podium never needs them.
