@@ -12,9 +12,9 @@
 package impairtest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"github.com/podiumhq/podium/internal/netnstest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -85,45 +85,13 @@ func TestImpairLinks(t *testing.T) {
 	}
 }
 
+// startChild re-executes TestImpairLinks as role in a new network namespace.
 func startChild(t *testing.T, role string, env []string, onLine func(string)) (*exec.Cmd, func() error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 170*time.Second)
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestImpairLinks$", "-test.v", "-test.count=1", "-test.timeout=165s")
-	cmd.Env = append(append(os.Environ(), roleEnv+"="+role), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start %s in a new network namespace: %v", role, err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			onLine(sc.Text())
-		}
-	}()
-	return cmd, func() error {
-		<-done
-		err := cmd.Wait()
-		cancel()
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		return err
-	}
+	c := netnstest.Start(t, "TestImpairLinks", 170*time.Second, append([]string{roleEnv + "=" + role}, env...), onLine)
+	return c.Cmd, c.Wait
 }
 
-func inOwnNamespace(t *testing.T) {
-	ns, err := os.Readlink("/proc/self/ns/net")
-	if err != nil || ns == os.Getenv(hostNS) {
-		t.Fatalf("not in a network namespace of the test's own (%q, %v); refusing to change interfaces", ns, err)
-	}
-}
+func inOwnNamespace(t *testing.T) { netnstest.RequireOwn(t, os.Getenv(hostNS)) }
 
 func sh(t *testing.T, name string, args ...string) {
 	t.Helper()

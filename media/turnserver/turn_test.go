@@ -1,9 +1,9 @@
 package turnserver_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"github.com/podiumhq/podium/internal/netnstest"
 	"image"
 	"log/slog"
 	"os"
@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -73,55 +72,23 @@ func TestTURNRelay(t *testing.T) {
 			t.Fatalf("%s is not installed (make deps installs iproute2 and nftables): %v", tool, err)
 		}
 	}
-	hostNS, err := os.Readlink("/proc/self/ns/net")
+	hostNS, err := netnstest.HostNS()
 	if err != nil {
 		t.Fatal(err)
 	}
 	runChild(t, "server", hostNS, nil, func(line string) { t.Log(line) })
 }
 
-// runChild re-executes the test binary as role in a new network namespace
-// and waits for it, killing its process group afterwards.
-func runChild(t *testing.T, role, hostNS string, env []string, onLine func(string)) {
-	t.Helper()
-	cmd, wait := startChild(t, role, hostNS, env, onLine)
-	_ = cmd
-	if err := wait(); err != nil {
-		t.Fatalf("%s (in its network namespace) failed: %v", role, err)
-	}
+// startChild re-executes TestTURNRelay as role in a new network namespace.
+func startChild(t *testing.T, role, hostNS string, env []string, onLine func(string)) *netnstest.Child {
+	return netnstest.Start(t, "TestTURNRelay", 3*time.Minute, append([]string{roleEnv + "=" + role, hostNSEnv + "=" + hostNS}, env...), onLine)
 }
 
-func startChild(t *testing.T, role, hostNS string, env []string, onLine func(string)) (*exec.Cmd, func() error) {
+// runChild runs role in a new network namespace and waits for it.
+func runChild(t *testing.T, role, hostNS string, env []string, onLine func(string)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestTURNRelay$", "-test.v", "-test.count=1", "-test.timeout=170s")
-	cmd.Env = append(append(os.Environ(), roleEnv+"="+role, hostNSEnv+"="+hostNS), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start %s in a new network namespace: %v", role, err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			onLine(sc.Text())
-		}
-	}()
-	return cmd, func() error {
-		<-done
-		err := cmd.Wait()
-		cancel()
-		pgid := cmd.Process.Pid
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		return err
+	if err := startChild(t, role, hostNS, env, onLine).Wait(); err != nil {
+		t.Fatalf("%s (in its network namespace) failed: %v", role, err)
 	}
 }
 
@@ -136,13 +103,7 @@ func run(t *testing.T, name string, args ...string) string {
 
 // inOwnNamespace fails unless this process is outside the host's network
 // namespace (never change the host's interfaces or rules).
-func inOwnNamespace(t *testing.T) {
-	t.Helper()
-	ns, err := os.Readlink("/proc/self/ns/net")
-	if err != nil || ns == os.Getenv(hostNSEnv) || os.Getenv(hostNSEnv) == "" {
-		t.Fatalf("not in a network namespace of the test's own (%q, %v); refusing to change interfaces", ns, err)
-	}
-}
+func inOwnNamespace(t *testing.T) { netnstest.RequireOwn(t, os.Getenv(hostNSEnv)) }
 
 const nftRules = `
 table inet podiumturntest {
@@ -197,7 +158,7 @@ func runServer(t *testing.T) {
 	var waits []func() error
 	for _, c := range clients {
 		tok, _ := h.Tokens.Issue("turn", "peer-"+c.name, c.name, protocol.RolePresenter, time.Hour)
-		cmd, wait := startChild(t, "client", os.Getenv(hostNSEnv), []string{
+		child := startChild(t, "client", os.Getenv(hostNSEnv), []string{
 			"PODIUM_TURNTEST_NAME=" + c.name, "PODIUM_TURNTEST_IF=" + c.ifC, "PODIUM_TURNTEST_ADDR=" + c.addrC,
 			"PODIUM_TURNTEST_GW=" + c.gw, "PODIUM_TURNTEST_URL=" + h.URL(), "PODIUM_TURNTEST_TOKEN=" + tok,
 		}, func(line string) {
@@ -210,8 +171,8 @@ func runServer(t *testing.T) {
 			}
 		})
 		// Hand the client its end of the veth pair.
-		run(t, "ip", "link", "set", c.ifC, "netns", strconv.Itoa(cmd.Process.Pid))
-		waits = append(waits, wait)
+		run(t, "ip", "link", "set", c.ifC, "netns", strconv.Itoa(child.Cmd.Process.Pid))
+		waits = append(waits, child.Wait)
 	}
 	for i, w := range waits {
 		if err := w(); err != nil {
