@@ -233,21 +233,27 @@ func TestScreenshotScreenShare(t *testing.T) {
 		t.Fatalf("guest screen share: %v", err)
 	}
 	waitFor(t, "Alice's screen on the stage", 15*time.Second, func() bool { return w.Store.State().ScreenFrom == alice.Self().ID })
-	// The machine is shared and slow: poll until the painted window shows it.
+	// The machine is shared and slow: poll until the stage is laid out with
+	// the tiles below it and the painted window shows the picture on it.
 	var img *image.RGBA
-	var stage, in image.Rectangle
-	for end := time.Now().Add(8 * time.Second); ; {
+	var stage, in, tileR image.Rectangle
+	for end := time.Now().Add(15 * time.Second); ; {
 		time.Sleep(700 * time.Millisecond)
+		var shown bool
+		fyne.DoAndWait(func() {
+			shown = w.call.screenTile.obj.Visible()
+			tileR = rectOf0(w, w.call.tiles[alice.Self().ID].obj)
+		})
 		stage = rectOf(w, w.call.screenTile.obj)
 		in = image.Rect(stage.Min.X+4, stage.Min.Y+4, stage.Max.X-4, stage.Max.Y-40)
 		img = capture(t)
-		if std, cols := stats(img, in); (std >= 15 && cols >= 30) || time.Now().After(end) {
+		std, cols := stats(img, in)
+		laidOut := shown && stage.Min.Y > 0 && tileR.Min.Y >= stage.Max.Y
+		if (laidOut && std >= 15 && cols >= 8) || time.Now().After(end) {
 			break
 		}
 	}
 	save(t, "call-screenshare.png", img)
-	var tileR image.Rectangle
-	fyne.DoAndWait(func() { tileR = rectOf0(w, w.call.tiles[alice.Self().ID].obj) })
 	t.Logf("stage %v (%.0f%% of the window), Alice's tile %v", stage, 100*float64(stage.Dx()*stage.Dy())/float64(img.Rect.Dx()*img.Rect.Dy()), tileR)
 	if stage.Dx()*stage.Dy() < img.Rect.Dx()*img.Rect.Dy()/3 {
 		t.Errorf("the shared screen is not large: %v in a %v window", stage, img.Rect.Size())
