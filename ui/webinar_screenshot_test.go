@@ -106,13 +106,19 @@ func TestScreenshotPresenterQueue(t *testing.T) {
 		return ts[len(ts)-1]
 	}
 	toastID := lastToast().ID
+	// The server is asked only after the optimistic state has been read
+	// (on loopback its refusal could otherwise arrive first).
+	release := make(chan struct{})
 	fyne.DoAndWait(func() {
 		w.room.send(roomstore.Op{Kind: roomstore.KindDismiss, Target: "att-0"}, func(ctx context.Context, p *participant.Participant) (protocol.AckBody, error) {
+			<-release
 			return p.DismissHand(ctx, "nobody-here")
 		})
 	})
-	if n := len(roomstore.Queue(w.room.St.State())); n != 6 {
-		t.Fatalf("optimistic dismiss: %d hands shown, want 6", n)
+	optimistic := len(roomstore.Queue(w.room.St.State()))
+	close(release)
+	if optimistic != 6 {
+		t.Fatalf("optimistic dismiss: %d hands shown, want 6", optimistic)
 	}
 	waitFor(t, "the refused dismiss to roll back", 5*time.Second, func() bool {
 		return len(roomstore.Queue(w.room.St.State())) == 7 && lastToast().ID > toastID && lastToast().Error
