@@ -1,10 +1,10 @@
 package browsertest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/podiumhq/podium/internal/netnstest"
 	"image"
 	"image/png"
 	"math"
@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -74,41 +73,13 @@ func TestChromium(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("TestChromium creates a network namespace and must run as root")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestChromium$", "-test.v", "-test.count=1", "-test.timeout=5m")
-	hostNS, err := os.Readlink("/proc/self/ns/net")
+	hostNS, err := netnstest.HostNS()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Env = append(os.Environ(), childEnv+"="+hostNS)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the test in a new network namespace: %v", err)
-	}
-	pgid := cmd.Process.Pid
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		t.Log(sc.Text())
-	}
-	werr := cmd.Wait()
-	// Kill whatever is left in the child's process group (Chromium helpers):
-	// the namespace is freed with its last process.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	for i := 0; i < 50 && syscall.Kill(-pgid, 0) == nil; i++ {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if syscall.Kill(-pgid, 0) == nil {
-		t.Errorf("processes of group %d (in the test's network namespace) survive", pgid)
-	}
-	if werr != nil {
-		t.Fatalf("the test inside the network namespace failed: %v", werr)
+	child := netnstest.Start(t, "TestChromium", 6*time.Minute, []string{childEnv + "=" + hostNS}, func(l string) { t.Log(l) })
+	if err := child.Wait(); err != nil {
+		t.Fatalf("the test inside the network namespace failed: %v", err)
 	}
 }
 
@@ -122,10 +93,7 @@ func ip(t *testing.T, args ...string) {
 // setupNamespace brings up lo and the veth pair, after checking that this
 // process is not in the parent's network namespace.
 func setupNamespace(t *testing.T) {
-	ns, err := os.Readlink("/proc/self/ns/net")
-	if err != nil || ns == os.Getenv(childEnv) {
-		t.Fatalf("not in a network namespace of the test's own (%q, %v); refusing to change interfaces", ns, err)
-	}
+	netnstest.RequireOwn(t, os.Getenv(childEnv))
 	ip(t, "link", "set", "lo", "up")
 	ip(t, "link", "add", vethA, "type", "veth", "peer", "name", vethB)
 	ip(t, "addr", "add", addrA, "dev", vethA)

@@ -8,6 +8,7 @@ package netnstest
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -56,12 +57,21 @@ func Start(t testing.TB, test string, timeout time.Duration, env []string, onLin
 }
 
 // Wait waits for the child to end, then kills what is left of its process
-// group, and returns its exit error.
+// group (helpers such as a browser) so that the namespace, freed with its
+// last process, goes away. It returns the child's exit error, or an error
+// when processes of the group survive for 5 s.
 func (c *Child) Wait() error {
 	<-c.done
 	err := c.Cmd.Wait()
 	c.cancel()
-	_ = syscall.Kill(-c.Cmd.Process.Pid, syscall.SIGKILL)
+	pgid := c.Cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	for i := 0; i < 50 && syscall.Kill(-pgid, 0) == nil; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err == nil && syscall.Kill(-pgid, 0) == nil {
+		err = fmt.Errorf("processes of group %d (in the test's network namespace) survive", pgid)
+	}
 	return err
 }
 
