@@ -445,6 +445,9 @@ func (p *Participant) startVideo() error {
 		for {
 			b, release, err := enc.Read()
 			if err != nil {
+				if p.ctx.Err() == nil {
+					p.log.Warn("video encoder stopped", "err", err)
+				}
 				return
 			}
 			now := time.Now()
