@@ -52,6 +52,7 @@ type Outbox struct {
 	fatal   error
 	reconns int
 	resent  int
+	resume  string // resume token of the last join
 }
 
 // OutboxConfig configures an Outbox.
@@ -68,6 +69,18 @@ type OutboxConfig struct {
 	// 100 ms, doubling up to MaxBackoff, default 2 s).
 	Backoff, MaxBackoff time.Duration
 	Logger              *slog.Logger
+
+	// Join builds each join request (default: Token, signaling only).
+	// resume is the resume token from the last joined answer ("" the
+	// first time): a reconnect with it comes back as the same participant
+	// even when the access token has expired.
+	Join func(resume string) protocol.JoinBody
+	// OnJoined sees the joined answer of every reconnect (not the first
+	// join, which DialOutbox returns) before any later message of that
+	// connection; OnDisconnect sees each lost connection before the
+	// reconnect attempts. Both run on the outbox's reader.
+	OnJoined     func(protocol.JoinedBody)
+	OnDisconnect func(error)
 }
 
 type outboxEntry struct {
@@ -76,7 +89,8 @@ type outboxEntry struct {
 	id   string // request id on the current connection ("" when unsent)
 	gen  int
 	res  chan outboxResult
-	sent int // times sent
+	sent int  // times sent
+	once bool // not idempotent: never resent once it may have arrived
 }
 
 type outboxResult struct {
@@ -86,6 +100,14 @@ type outboxResult struct {
 
 // ErrOutboxClosed is returned for requests pending when the outbox closes.
 var ErrOutboxClosed = errors.New("outbox closed")
+
+// ErrMaybeApplied is returned for a request that is not safe to repeat
+// (DoOnce) when the connection dropped after it was sent and before the
+// server answered: it may or may not have been applied.
+var ErrMaybeApplied = errors.New("connection lost before the server answered; the request may have been applied")
+
+// ErrNotConnected is returned by Send while the outbox is reconnecting.
+var ErrNotConnected = errors.New("not connected (reconnecting)")
 
 // DialOutbox connects and joins (signaling only), returning once joined
 // the first time; afterwards it reconnects by itself until Close.
@@ -123,7 +145,15 @@ func (o *Outbox) connect(ctx context.Context) (*client.Client, protocol.JoinedBo
 	if err != nil {
 		return nil, j, err
 	}
-	if _, err := c.Send(ctx, protocol.TypeJoin, protocol.JoinBody{Token: o.cfg.Token, SignalingOnly: true, ClientTimeMs: time.Now().UnixMilli()}); err != nil {
+	o.mu.Lock()
+	resume := o.resume
+	o.mu.Unlock()
+	jb := protocol.JoinBody{Token: o.cfg.Token, SignalingOnly: true}
+	if o.cfg.Join != nil {
+		jb = o.cfg.Join(resume)
+	}
+	jb.ClientTimeMs = time.Now().UnixMilli()
+	if _, err := c.Send(ctx, protocol.TypeJoin, jb); err != nil {
 		c.Close()
 		return nil, j, err
 	}
@@ -162,6 +192,9 @@ func (o *Outbox) connect(ctx context.Context) (*client.Client, protocol.JoinedBo
 // on it, in order. Caller holds o.mu.
 func (o *Outbox) attach(c *client.Client, j protocol.JoinedBody) {
 	o.conn, o.joined = c, j
+	if j.Resume != "" {
+		o.resume = j.Resume
+	}
 	o.gen++
 	close(o.up)
 	for _, e := range o.queue {
@@ -200,8 +233,25 @@ func (o *Outbox) sendLocked(e *outboxEntry) {
 func (o *Outbox) run(c *client.Client) {
 	defer close(o.done)
 	for {
+		var replaced *protocol.Error
 		for env := range c.Messages() {
+			if env.Type == protocol.TypeError {
+				var eb protocol.ErrorBody
+				if json.Unmarshal(env.Body, &eb) == nil && eb.Code == protocol.ErrReplaced {
+					replaced = &protocol.Error{Code: eb.Code, Message: eb.Message}
+				}
+			}
 			o.dispatch(env)
+		}
+		if replaced != nil {
+			// The same participant joined from another connection: coming
+			// back would throw that one out in turn.
+			o.log.Info("outbox: replaced by another connection; not reconnecting")
+			o.shutdown(replaced)
+			if o.cfg.OnDisconnect != nil {
+				o.cfg.OnDisconnect(replaced)
+			}
+			return
 		}
 		o.mu.Lock()
 		o.conn = nil
@@ -209,8 +259,22 @@ func (o *Outbox) run(c *client.Client) {
 		for id := range o.byID {
 			delete(o.byID, id)
 		}
+		// A request that is not safe to repeat and may have reached the
+		// server fails rather than risk being applied twice.
+		kept := o.queue[:0]
+		for _, e := range o.queue {
+			if e.once && e.sent > 0 {
+				e.res <- outboxResult{err: ErrMaybeApplied}
+				continue
+			}
+			kept = append(kept, e)
+		}
+		o.queue = kept
 		o.mu.Unlock()
 		c.Close()
+		if o.cfg.OnDisconnect != nil && o.ctx.Err() == nil {
+			o.cfg.OnDisconnect(c.Err())
+		}
 		delay := o.cfg.Backoff
 		var j protocol.JoinedBody
 		for {
@@ -235,6 +299,9 @@ func (o *Outbox) run(c *client.Client) {
 			}
 			o.log.Debug("outbox: reconnect failed", "err", err)
 			delay = min(2*delay, o.cfg.MaxBackoff)
+		}
+		if o.cfg.OnJoined != nil {
+			o.cfg.OnJoined(j)
 		}
 		o.mu.Lock()
 		o.reconns++
@@ -332,7 +399,17 @@ func (o *Outbox) shutdown(err error) {
 // the request may still be delivered later: callers that retry must reuse
 // the same idempotency key.
 func (o *Outbox) Do(ctx context.Context, typ string, body any) (protocol.AckBody, error) {
-	e := &outboxEntry{typ: typ, body: body, res: make(chan outboxResult, 1)}
+	return o.do(ctx, &outboxEntry{typ: typ, body: body, res: make(chan outboxResult, 1)})
+}
+
+// DoOnce is Do for a request that is not safe to repeat (creating a
+// poll): it waits for a connection like Do, but if the connection drops
+// after it was sent and before the answer, it fails with ErrMaybeApplied.
+func (o *Outbox) DoOnce(ctx context.Context, typ string, body any) (protocol.AckBody, error) {
+	return o.do(ctx, &outboxEntry{typ: typ, body: body, res: make(chan outboxResult, 1), once: true})
+}
+
+func (o *Outbox) do(ctx context.Context, e *outboxEntry) (protocol.AckBody, error) {
 	o.mu.Lock()
 	if o.fatal != nil {
 		err := o.fatal
@@ -368,6 +445,42 @@ func (o *Outbox) LowerHand(ctx context.Context, click time.Time) (protocol.AckBo
 // Vote votes in a poll (recorded once whatever the retries).
 func (o *Outbox) Vote(ctx context.Context, poll, option int) (protocol.AckBody, error) {
 	return o.Do(ctx, protocol.TypePollVote, protocol.PollVoteBody{PollID: poll, Option: option})
+}
+
+// Send sends a message that needs no retry (media negotiation, pings) on
+// the current connection and returns its request id; ErrNotConnected
+// while reconnecting.
+func (o *Outbox) Send(ctx context.Context, typ string, body any) (string, error) {
+	o.mu.Lock()
+	c := o.conn
+	o.mu.Unlock()
+	if c == nil {
+		return "", ErrNotConnected
+	}
+	return c.Send(ctx, typ, body)
+}
+
+// Reconnect drops the current connection (a dead link the socket has not
+// noticed yet); the outbox reconnects as after any loss.
+func (o *Outbox) Reconnect() {
+	o.mu.Lock()
+	c := o.conn
+	o.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+}
+
+// Leave tells the server the participant leaves (its hand goes at once and
+// its resume token stops working), then closes like Close.
+func (o *Outbox) Leave(ctx context.Context) error {
+	o.mu.Lock()
+	c := o.conn
+	o.mu.Unlock()
+	if c != nil {
+		_, _ = c.Send(ctx, protocol.TypeLeave, nil)
+	}
+	return o.Close()
 }
 
 // Joined is the latest join answer (the room snapshot at the last

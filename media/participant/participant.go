@@ -30,7 +30,6 @@ import (
 	"github.com/podiumhq/podium/media/framestamp"
 	"github.com/podiumhq/podium/media/rtcapi"
 	"github.com/podiumhq/podium/media/source"
-	"github.com/podiumhq/podium/signaling/client"
 	"github.com/podiumhq/podium/signaling/protocol"
 )
 
@@ -80,25 +79,62 @@ type Event struct {
 }
 
 // Participant is a joined call participant.
+//
+// Its signaling connection is an Outbox: when the connection drops (link
+// cut, server restart) it reconnects by itself with the resume token, the
+// room requests made meanwhile (chat, hands, votes) are delivered once,
+// and the media session is rebuilt on a new PeerConnection with the same
+// tracks. While signaling stays up but ICE fails (the network changed), it
+// asks the server for an ICE restart first (RFC 8445 section 9). OnEvent
+// sees EventReconnecting and EventReconnected around an outage.
 type Participant struct {
 	cfg    Config
 	log    *slog.Logger
-	sig    *client.Client
-	pc     *webrtc.PeerConnection
+	sig    *Outbox
 	self   protocol.Participant
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	in     chan sigItem // from the outbox's reader to signalLoop, in order
 
-	mu      sync.Mutex
-	roster  map[string]protocol.Participant
-	tracks  map[string]*remoteTrack // by SSRC key
-	sent    SentStats
-	encoder codec.ReadCloser
-	room    *roomClient  // room.go: hands, stage, chat, Q&A, polls
-	screen  screenShare  // screen.go: a shared screen, the second video track
-	adapt   *adapter     // adapt.go: nil unless Config.Adaptive
-	quality qualityState // quality.go: media states and subscriptions
+	mu       sync.Mutex
+	pc       *webrtc.PeerConnection // the current media session's
+	api      *webrtc.API
+	pcGen    int // PeerConnections made so far
+	roster   map[string]protocol.Participant
+	tracks   map[string]*remoteTrack // by SSRC key
+	sent     SentStats
+	encoder  codec.ReadCloser
+	video    *webrtc.TrackLocalStaticSample // camera track (kept across reconnects)
+	videoKF  codec.KeyFrameController
+	audio    *webrtc.TrackLocalStaticSample
+	lastRecv time.Time // last message from the server
+	ice      iceWatch  // ice.go: ICE restarts
+	reconns  int
+	room     *roomClient  // room.go: hands, stage, chat, Q&A, polls
+	screen   screenShare  // screen.go: a shared screen, the second video track
+	adapt    *adapter     // adapt.go: nil unless Config.Adaptive
+	quality  qualityState // quality.go: media states and subscriptions
+}
+
+// Events about the connection itself (Event.Type).
+const (
+	// EventReconnecting: the signaling connection dropped; the participant
+	// is reconnecting (Error says why). Media is paused meanwhile.
+	EventReconnecting = "reconnecting"
+	// EventReconnected: back in the room as the same participant.
+	EventReconnected = "reconnected"
+	// EventICERestart: ICE failed while signaling stayed up; an ICE
+	// restart was asked for.
+	EventICERestart = "ice-restart"
+)
+
+// sigItem is one step of the signaling stream: a message, a lost
+// connection, or the joined answer of a reconnect.
+type sigItem struct {
+	env    protocol.Envelope
+	lost   error
+	joined *protocol.JoinedBody
 }
 
 // SentStats counts what was published.
@@ -110,7 +146,8 @@ type SentStats struct {
 
 // Join connects, joins and starts publishing and receiving. It returns
 // once the server has answered the join (errors: server unreachable, join
-// refused with the server's message).
+// refused with the server's message). Afterwards the participant
+// reconnects by itself until Close.
 func Join(ctx context.Context, cfg Config) (*Participant, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -121,78 +158,40 @@ func Join(ctx context.Context, cfg Config) (*Participant, error) {
 	if cfg.AudioBitrate == 0 {
 		cfg.AudioBitrate = 32_000
 	}
-	sig, err := client.Dial(ctx, cfg.URL)
+	p := &Participant{cfg: cfg, in: make(chan sigItem, 4096), roster: map[string]protocol.Participant{}, tracks: map[string]*remoteTrack{}}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	sig, err := DialOutbox(ctx, OutboxConfig{
+		URL: cfg.URL, Token: cfg.Token, Logger: cfg.Logger,
+		Backoff: 200 * time.Millisecond, MaxBackoff: 3 * time.Second,
+		Join:         p.joinBody,
+		OnMessage:    func(env protocol.Envelope) { p.push(sigItem{env: env}) },
+		OnDisconnect: func(err error) { p.push(sigItem{lost: orErr(err)}) },
+		OnJoined:     func(j protocol.JoinedBody) { p.push(sigItem{joined: &j}) },
+	})
 	if err != nil {
+		p.cancel()
 		return nil, err
 	}
-	pub := &protocol.PublishBody{}
-	if cfg.Video != nil {
-		pub.Video = 1
-	}
-	if cfg.Audio != nil {
-		pub.Audio = 1
-	}
-	if _, err := sig.Send(ctx, protocol.TypeJoin, protocol.JoinBody{Token: cfg.Token, Room: cfg.Room, Name: cfg.Name, Publish: pub}); err != nil {
-		sig.Close()
-		return nil, err
-	}
-	var joined protocol.JoinedBody
-	var early []protocol.Envelope
-	for joined.Self.ID == "" {
-		select {
-		case <-ctx.Done():
-			sig.Close()
-			return nil, ctx.Err()
-		case env, ok := <-sig.Messages():
-			if !ok {
-				return nil, fmt.Errorf("signaling closed during join: %v", sig.Err())
-			}
-			switch env.Type {
-			case protocol.TypeJoined:
-				if err := json.Unmarshal(env.Body, &joined); err != nil {
-					sig.Close()
-					return nil, err
-				}
-			case protocol.TypeError:
-				var e protocol.ErrorBody
-				_ = json.Unmarshal(env.Body, &e)
-				sig.Close()
-				return nil, &protocol.Error{Code: e.Code, Message: e.Message}
-			default:
-				early = append(early, env)
-			}
-		}
-	}
-	apiOpts := cfg.API
-	var ad *adapter
-	if cfg.Adaptive && cfg.Video != nil {
-		apiOpts, ad = withBWE(apiOpts, cfg.VideoBitrate+cfg.AudioBitrate)
-	}
-	api, err := rtcapi.New(apiOpts)
-	if err != nil {
-		sig.Close()
-		return nil, err
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers(cfg.ICE, joined.ICEServers)})
-	if err != nil {
-		sig.Close()
-		return nil, err
-	}
-	pctx, cancel := context.WithCancel(context.Background())
-	p := &Participant{cfg: cfg, log: cfg.Logger.With("participant", joined.Self.ID), sig: sig, pc: pc, self: joined.Self,
-		ctx: pctx, cancel: cancel, roster: map[string]protocol.Participant{}, tracks: map[string]*remoteTrack{}, adapt: ad}
+	p.sig = sig
+	joined := sig.Joined()
+	p.self = joined.Self
+	p.log = cfg.Logger.With("participant", joined.Self.ID)
 	for _, m := range joined.Participants {
 		p.roster[m.ID] = m
 	}
+	apiOpts := cfg.API
+	if cfg.Adaptive && cfg.Video != nil {
+		apiOpts, p.adapt = withBWE(apiOpts, cfg.VideoBitrate+cfg.AudioBitrate)
+	}
+	if p.api, err = rtcapi.New(apiOpts); err != nil {
+		p.Close()
+		return nil, err
+	}
 	p.room = newRoomClient(p, joined)
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
-		}
-		j := c.ToJSON()
-		_, _ = sig.Send(pctx, protocol.TypeCandidate, protocol.CandidateBody{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex})
-	})
-	pc.OnTrack(p.onTrack)
+	if err := p.newPeerConnection(joined); err != nil {
+		p.Close()
+		return nil, err
+	}
 	if cfg.Video != nil {
 		if err := p.startVideo(); err != nil {
 			p.Close()
@@ -206,8 +205,94 @@ func Join(ctx context.Context, cfg Config) (*Participant, error) {
 		}
 	}
 	p.wg.Add(1)
-	go p.signalLoop(early)
+	go p.signalLoop()
 	return p, nil
+}
+
+func orErr(err error) error {
+	if err == nil {
+		return errors.New("connection closed")
+	}
+	return err
+}
+
+// joinBody is the join request: the resume token when there is one, and
+// receive slots for every track this participant sends (a running screen
+// share included).
+func (p *Participant) joinBody(resume string) protocol.JoinBody {
+	pub := &protocol.PublishBody{}
+	if p.cfg.Video != nil {
+		pub.Video = 1
+	}
+	if p.cfg.Audio != nil {
+		pub.Audio = 1
+	}
+	p.screen.mu.Lock()
+	if p.screen.track != nil {
+		pub.Video++
+	}
+	p.screen.mu.Unlock()
+	return protocol.JoinBody{Token: p.cfg.Token, Room: p.cfg.Room, Name: p.cfg.Name, Publish: pub, Resume: resume}
+}
+
+// push hands a signaling step to signalLoop (blocks only if 4,096 are
+// waiting, rather than drop one).
+func (p *Participant) push(it sigItem) {
+	select {
+	case p.in <- it:
+	case <-p.ctx.Done():
+	}
+}
+
+// newPeerConnection makes the media session's PeerConnection and adds the
+// tracks already published (a reconnect). The previous one is closed.
+func (p *Participant) newPeerConnection(j protocol.JoinedBody) error {
+	pc, err := p.api.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers(p.cfg.ICE, j.ICEServers)})
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	old := p.pc
+	p.pc = pc
+	p.pcGen++
+	gen := p.pcGen
+	video, kf, aud := p.video, p.videoKF, p.audio
+	for k, rt := range p.tracks {
+		if rt.pc == old {
+			delete(p.tracks, k)
+		}
+	}
+	p.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		j := c.ToJSON()
+		_, _ = p.sig.Send(p.ctx, protocol.TypeCandidate, protocol.CandidateBody{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex})
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.onTrack(pc, t) })
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) { p.onICEState(gen, st) })
+	if video != nil {
+		if err := p.addVideoSender(pc, video, func() {
+			if kf != nil {
+				_ = kf.ForceKeyFrame()
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	if aud != nil {
+		if err := p.addAudioSender(pc, aud); err != nil {
+			return err
+		}
+	}
+	if err := p.reattachScreen(pc); err != nil {
+		p.log.Warn("screen share lost on reconnect", "err", err)
+	}
+	return nil
 }
 
 // Self is this participant as the server knows it.
@@ -224,20 +309,36 @@ func (p *Participant) Roster() []protocol.Participant {
 	return out
 }
 
-// PeerConnection exposes the connection (stats, tests).
-func (p *Participant) PeerConnection() *webrtc.PeerConnection { return p.pc }
+// PeerConnection exposes the current connection (stats, tests); a
+// reconnect replaces it.
+func (p *Participant) PeerConnection() *webrtc.PeerConnection {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pc
+}
 
-// Signaling exposes the signaling client (tests send raw messages).
-func (p *Participant) Signaling() *client.Client { return p.sig }
+// Signaling exposes the signaling outbox (tests send raw messages and cut
+// connections).
+func (p *Participant) Signaling() *Outbox { return p.sig }
+
+// Reconnects counts signaling reconnects since Join.
+func (p *Participant) Reconnects() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reconns
+}
 
 // Close leaves the room and releases everything.
 func (p *Participant) Close() {
+	if p.sig != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = p.sig.Leave(ctx)
+		cancel()
+	}
 	p.cancel()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	_, _ = p.sig.Send(ctx, protocol.TypeLeave, nil)
-	cancel()
-	_ = p.sig.Close()
-	_ = p.pc.Close()
+	if pc := p.PeerConnection(); pc != nil {
+		_ = pc.Close()
+	}
 	if p.cfg.Video != nil {
 		_ = p.cfg.Video.Close()
 	}
@@ -253,23 +354,106 @@ func (p *Participant) Close() {
 	p.mu.Unlock()
 }
 
-func (p *Participant) signalLoop(early []protocol.Envelope) {
+// livenessTimeout: with pings every 5 s, this long without any message
+// from the server means the link is dead even if the socket has not
+// noticed (TCP can take minutes); the participant reconnects.
+const livenessTimeout = 15 * time.Second
+
+func (p *Participant) signalLoop() {
 	defer p.wg.Done()
-	for _, env := range early {
-		p.handle(env)
-	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	p.mu.Lock()
+	p.lastRecv = time.Now()
+	p.mu.Unlock()
+	connected := true
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
-		case env, ok := <-p.sig.Messages():
-			if !ok {
-				p.emit(Event{Type: protocol.TypeError, Error: &protocol.ErrorBody{Code: "disconnected", Message: fmt.Sprintf("signaling connection lost: %v", p.sig.Err())}})
-				return
+		case <-tick.C:
+			p.mu.Lock()
+			silent := time.Since(p.lastRecv)
+			p.mu.Unlock()
+			if connected && silent > livenessTimeout {
+				p.log.Warn("no message from the server; reconnecting", "silent", silent.Round(time.Millisecond))
+				p.sig.Reconnect()
 			}
-			p.handle(env)
+			p.checkICE()
+		case it := <-p.in:
+			p.mu.Lock()
+			p.lastRecv = time.Now()
+			p.mu.Unlock()
+			switch {
+			case it.lost != nil:
+				connected = false
+				if err := p.sig.Err(); err != nil {
+					p.emit(Event{Type: protocol.TypeError, Error: &protocol.ErrorBody{Code: "disconnected", Message: fmt.Sprintf("signaling connection lost: %v", err)}})
+					return
+				}
+				p.log.Info("signaling lost; reconnecting", "err", it.lost)
+				p.emit(Event{Type: EventReconnecting, Error: &protocol.ErrorBody{Code: "reconnecting", Message: it.lost.Error()}})
+				go p.watchGiveUp()
+			case it.joined != nil:
+				connected = true
+				p.rejoined(*it.joined)
+			default:
+				p.handle(it.env)
+			}
 		}
 	}
+}
+
+// watchGiveUp reports the end of the call when the outbox gives up for
+// good (the rejoin was refused).
+func (p *Participant) watchGiveUp() {
+	for p.ctx.Err() == nil {
+		if err := p.sig.Err(); err != nil {
+			p.emit(Event{Type: protocol.TypeError, Error: &protocol.ErrorBody{Code: "disconnected", Message: fmt.Sprintf("cannot rejoin: %v", err)}})
+			return
+		}
+		select {
+		case <-p.sig.Connected():
+			return
+		case <-p.ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// rejoined rebuilds the session after a reconnect: roster, room state and
+// a new PeerConnection (the server closed the old media session).
+func (p *Participant) rejoined(j protocol.JoinedBody) {
+	p.mu.Lock()
+	p.reconns++
+	p.self = j.Self
+	was := p.roster
+	p.roster = map[string]protocol.Participant{}
+	for _, m := range j.Participants {
+		p.roster[m.ID] = m
+	}
+	now := p.roster
+	p.mu.Unlock()
+	p.room.reset(j)
+	if err := p.newPeerConnection(j); err != nil {
+		p.log.Error("cannot rebuild the media session; reconnecting again", "err", err)
+		p.sig.Reconnect()
+		return
+	}
+	for id, m := range was {
+		if _, ok := now[id]; !ok {
+			p.emit(Event{Type: protocol.TypeParticipantLeft, Participant: m})
+		}
+	}
+	for id, m := range now {
+		if _, ok := was[id]; !ok {
+			p.emit(Event{Type: protocol.TypeParticipantJoined, Participant: m})
+		}
+	}
+	p.log.Info("reconnected", "participant", j.Self.ID)
+	p.emit(Event{Type: EventReconnected})
+	p.quality.resend(p)
 }
 
 func (p *Participant) emit(e Event) {
@@ -299,7 +483,7 @@ func (p *Participant) handle(env protocol.Envelope) {
 		if json.Unmarshal(env.Body, &b) != nil {
 			return
 		}
-		if err := p.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: b.Candidate, SDPMid: b.SDPMid, SDPMLineIndex: b.SDPMLineIndex}); err != nil {
+		if err := p.PeerConnection().AddICECandidate(webrtc.ICECandidateInit{Candidate: b.Candidate, SDPMid: b.SDPMid, SDPMLineIndex: b.SDPMLineIndex}); err != nil {
 			p.log.Debug("add candidate", "err", err)
 		}
 	case protocol.TypeParticipantJoined:
@@ -333,14 +517,15 @@ func (p *Participant) handle(env protocol.Envelope) {
 }
 
 func (p *Participant) answer(sdp string) error {
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+	pc := p.PeerConnection()
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
 	}
-	ans, err := p.pc.CreateAnswer(nil)
+	ans, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return err
 	}
-	if err := p.pc.SetLocalDescription(ans); err != nil {
+	if err := pc.SetLocalDescription(ans); err != nil {
 		return err
 	}
 	_, err = p.sig.Send(p.ctx, protocol.TypeAnswer, protocol.SDPBody{SDP: ans.SDP})
@@ -353,10 +538,6 @@ func (p *Participant) startVideo() error {
 	src := p.cfg.Video
 	w, h := src.Size()
 	track, err := webrtc.NewTrackLocalStaticSample(rtcapi.VP8Codec, "camera", p.self.ID)
-	if err != nil {
-		return err
-	}
-	sender, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		return err
 	}
@@ -388,22 +569,23 @@ func (p *Participant) startVideo() error {
 	if err != nil {
 		return err
 	}
-	p.encoder = enc
 	kf, _ := enc.Controller().(codec.KeyFrameController)
+	p.mu.Lock()
+	p.encoder, p.video, p.videoKF = enc, track, kf
+	pc := p.pc
+	p.mu.Unlock()
+	if err := p.addVideoSender(pc, track, func() {
+		if kf != nil {
+			_ = kf.ForceKeyFrame()
+		}
+	}); err != nil {
+		return err
+	}
 	if p.adapt != nil {
 		p.wg.Add(1)
 		go p.runAdapt(enc, w, h)
 	}
-	// RTCP from the SFU: key-frame requests.
-	p.wg.Add(3)
-	go func() {
-		defer p.wg.Done()
-		readKeyframeRequests(sender.Sender(), func() {
-			if kf != nil {
-				_ = kf.ForceKeyFrame()
-			}
-		})
-	}()
+	p.wg.Add(2)
 	// Capture: source -> stamp -> process -> slot.
 	go func() {
 		defer p.wg.Done()
@@ -464,12 +646,41 @@ func (p *Participant) startVideo() error {
 	return nil
 }
 
-func (p *Participant) startAudio() error {
-	track, err := webrtc.NewTrackLocalStaticSample(rtcapi.OpusCodec, "microphone", p.self.ID)
+// addVideoSender sends the camera track on pc; key-frame requests from
+// the SFU call force. The RTCP reader ends with pc.
+func (p *Participant) addVideoSender(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, force func()) error {
+	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		return err
 	}
-	sender, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		readKeyframeRequests(tr.Sender(), force)
+	}()
+	return nil
+}
+
+// addAudioSender sends the microphone track on pc and drains its RTCP.
+func (p *Participant) addAudioSender(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample) error {
+	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return err
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			if _, _, err := tr.Sender().ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (p *Participant) startAudio() error {
+	track, err := webrtc.NewTrackLocalStaticSample(rtcapi.OpusCodec, "microphone", p.self.ID)
 	if err != nil {
 		return err
 	}
@@ -477,15 +688,14 @@ func (p *Participant) startAudio() error {
 	if err != nil {
 		return err
 	}
-	p.wg.Add(2)
-	go func() {
-		defer p.wg.Done()
-		for {
-			if _, _, err := sender.Sender().ReadRTCP(); err != nil {
-				return
-			}
-		}
-	}()
+	p.mu.Lock()
+	p.audio = track
+	pc := p.pc
+	p.mu.Unlock()
+	if err := p.addAudioSender(pc, track); err != nil {
+		return err
+	}
+	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		for p.ctx.Err() == nil {
@@ -517,6 +727,7 @@ func (p *Participant) Sent() SentStats {
 // ---- receiving ----
 
 type remoteTrack struct {
+	pc             *webrtc.PeerConnection
 	from, id, kind string
 	ssrc           webrtc.SSRC
 	mu             sync.Mutex
@@ -527,9 +738,9 @@ type remoteTrack struct {
 	frameTimes     []time.Time
 }
 
-func (p *Participant) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (p *Participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 	from := t.StreamID()
-	rt := &remoteTrack{from: from, id: strings.TrimPrefix(t.ID(), from+":"), kind: t.Kind().String(), ssrc: t.SSRC()}
+	rt := &remoteTrack{pc: pc, from: from, id: strings.TrimPrefix(t.ID(), from+":"), kind: t.Kind().String(), ssrc: t.SSRC()}
 	p.mu.Lock()
 	p.tracks[fmt.Sprint(t.SSRC())] = rt
 	p.mu.Unlock()
@@ -544,8 +755,8 @@ func (p *Participant) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	}()
 }
 
-func (p *Participant) requestKeyframe(t *webrtc.TrackRemote) {
-	_ = p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+func (p *Participant) requestKeyframe(rt *remoteTrack, t *webrtc.TrackRemote) {
+	_ = rt.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
 }
 
 // frameQueue feeds whole VP8 frames to the vpx decoder, one per Read.
@@ -583,7 +794,7 @@ func (p *Participant) receiveVideo(t *webrtc.TrackRemote, rt *remoteTrack) {
 		}()
 	}
 	defer close(q.ch)
-	p.requestKeyframe(t)
+	p.requestKeyframe(rt, t)
 	waitingKey := true
 	lastPLI := time.Now()
 	for {
@@ -600,7 +811,7 @@ func (p *Participant) receiveVideo(t *webrtc.TrackRemote, rt *remoteTrack) {
 			if waitingKey {
 				if !isVP8Keyframe(s.Data) {
 					if time.Since(lastPLI) > 500*time.Millisecond {
-						p.requestKeyframe(t)
+						p.requestKeyframe(rt, t)
 						lastPLI = time.Now()
 					}
 					continue
@@ -611,7 +822,7 @@ func (p *Participant) receiveVideo(t *webrtc.TrackRemote, rt *remoteTrack) {
 				// A gap: the decoder would show corruption; wait for a key frame.
 				waitingKey = !isVP8Keyframe(s.Data)
 				if waitingKey {
-					p.requestKeyframe(t)
+					p.requestKeyframe(rt, t)
 					lastPLI = time.Now()
 					continue
 				}
@@ -624,7 +835,7 @@ func (p *Participant) receiveVideo(t *webrtc.TrackRemote, rt *remoteTrack) {
 			case q.ch <- s.Data:
 			default: // decoder behind: drop, and resync on a key frame
 				waitingKey = true
-				p.requestKeyframe(t)
+				p.requestKeyframe(rt, t)
 				lastPLI = time.Now()
 			}
 		}
@@ -658,7 +869,7 @@ func (p *Participant) decodeLoop(t *webrtc.TrackRemote, rt *remoteTrack, q *fram
 			rt.mu.Lock()
 			rt.decodeErrors++
 			rt.mu.Unlock()
-			p.requestKeyframe(t)
+			p.requestKeyframe(rt, t)
 			continue
 		}
 		rt.countFrame()
@@ -721,7 +932,7 @@ type TrackStats struct {
 // Stats returns statistics for every remote track, with loss and jitter
 // from pion's inbound-rtp stats (jitter converted from RTP clock to ms).
 func (p *Participant) Stats() []TrackStats {
-	report := p.pc.GetStats()
+	report := p.PeerConnection().GetStats()
 	inbound := map[uint32]webrtc.InboundRTPStreamStats{}
 	for _, s := range report {
 		if in, ok := s.(webrtc.InboundRTPStreamStats); ok {

@@ -113,9 +113,31 @@ func (p *Participant) SetVideoSubscription(from, track, layer string) error {
 	return err
 }
 
+// resend repeats this participant's subscription choices on a new
+// connection (the server's media session is new), once its first offer
+// is likely answered.
+func (q *qualityState) resend(p *Participant) {
+	q.mu.Lock()
+	subs := make(map[string]string, len(q.localOff))
+	for k, v := range q.localOff {
+		subs[k] = v
+	}
+	q.mu.Unlock()
+	if len(subs) == 0 {
+		return
+	}
+	time.AfterFunc(time.Second, func() {
+		for key, layer := range subs {
+			ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
+			_, _ = p.sig.Send(ctx, protocol.TypeSubscribe, protocol.SubscribeBody{Track: key, Layer: layer})
+			cancel()
+		}
+	})
+}
+
 // RTT returns the round-trip time to the server from ICE (0 if unknown).
 func (p *Participant) RTT() time.Duration {
-	for _, s := range p.pc.GetStats() {
+	for _, s := range p.PeerConnection().GetStats() {
 		if cp, ok := s.(webrtc.ICECandidatePairStats); ok && cp.Nominated && cp.CurrentRoundTripTime > 0 {
 			return time.Duration(cp.CurrentRoundTripTime * float64(time.Second))
 		}

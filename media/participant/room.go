@@ -41,7 +41,6 @@ type roomClient struct {
 	mu      sync.Mutex
 	st      RoomState
 	queue   map[string]protocol.HandEntry
-	pending map[string]chan protocol.Envelope
 	pings   map[string]int64 // ping id -> client send time (ms)
 	last    *protocol.PingExchange
 	offset  int64 // server - client (ms), from the lowest-RTT exchange
@@ -52,15 +51,27 @@ type roomClient struct {
 // chatHistory bounds the chat kept locally (as the server's default).
 const chatHistory = 200
 
-func newRoomClient(p *Participant, j protocol.JoinedBody) *roomClient {
-	rc := &roomClient{p: p, queue: map[string]protocol.HandEntry{}, pending: map[string]chan protocol.Envelope{}, pings: map[string]int64{}, bestRTT: -1}
+// roomSnapshot is the state part of a roomClient.
+type roomSnapshot struct {
+	st    RoomState
+	queue map[string]protocol.HandEntry
+}
+
+func newRoomState(j protocol.JoinedBody) roomSnapshot {
+	r := roomSnapshot{queue: map[string]protocol.HandEntry{}}
 	if s := j.State; s != nil {
-		rc.st = RoomState{Seq: s.Seq, Mode: s.Mode, Stage: s.Stage, Position: s.Position, Count: s.Count, Chat: s.Chat,
+		r.st = RoomState{Seq: s.Seq, Mode: s.Mode, Stage: s.Stage, Position: s.Position, Count: s.Count, Chat: s.Chat,
 			QAOpen: s.QAOpen, Questions: s.Questions, Polls: s.Polls, PublishAllowed: s.PublishAllowed}
 		for _, h := range s.Queue {
-			rc.queue[h.ID] = h
+			r.queue[h.ID] = h
 		}
 	}
+	return r
+}
+
+func newRoomClient(p *Participant, j protocol.JoinedBody) *roomClient {
+	snap := newRoomState(j)
+	rc := &roomClient{p: p, st: snap.st, queue: snap.queue, pings: map[string]int64{}, bestRTT: -1}
 	if j.ServerTimeMs != 0 {
 		rc.offset = j.ServerTimeMs - time.Now().UnixMilli()
 	}
@@ -98,14 +109,6 @@ func (rc *roomClient) pingLoop() {
 func (rc *roomClient) handle(env protocol.Envelope) bool {
 	now := time.Now().UnixMilli()
 	rc.mu.Lock()
-	if ch := rc.pending[env.ID]; ch != nil && env.ID != "" && (env.Type == protocol.TypeAck || env.Type == protocol.TypeError) {
-		delete(rc.pending, env.ID)
-		ch <- env
-		if env.Type == protocol.TypeError {
-			rc.mu.Unlock()
-			return true
-		}
-	}
 	consumed := true
 	switch env.Type {
 	case protocol.TypePong:
@@ -225,36 +228,45 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-// request sends a room request and waits for its ack (or the server's
-// error, returned as a *protocol.Error).
+// request sends a room request through the outbox and waits for its ack
+// (or the server's refusal, returned as a *protocol.Error). A request made
+// while reconnecting waits for the connection; one in flight when the
+// connection drops is sent again on the next (every room request carries
+// its idempotency key: see Outbox), except those that are not safe to
+// repeat (creating a poll), which fail with ErrMaybeApplied.
 func (rc *roomClient) request(ctx context.Context, typ string, body any) (protocol.AckBody, error) {
-	ch := make(chan protocol.Envelope, 1)
-	rc.mu.Lock()
-	id, err := rc.p.sig.Send(ctx, typ, body)
+	var ack protocol.AckBody
+	var err error
+	if typ == protocol.TypePollCreate {
+		ack, err = rc.p.sig.DoOnce(ctx, typ, body)
+	} else {
+		ack, err = rc.p.sig.Do(ctx, typ, body)
+	}
 	if err != nil {
-		rc.mu.Unlock()
-		return protocol.AckBody{}, err
-	}
-	rc.pending[id] = ch
-	rc.mu.Unlock()
-	select {
-	case env := <-ch:
-		if env.Type == protocol.TypeError {
-			var e protocol.ErrorBody
-			_ = json.Unmarshal(env.Body, &e)
-			return protocol.AckBody{}, &protocol.Error{Code: e.Code, Message: e.Message}
-		}
-		var ack protocol.AckBody
-		err := json.Unmarshal(env.Body, &ack)
 		return ack, err
-	case <-ctx.Done():
-		rc.mu.Lock()
-		delete(rc.pending, id)
-		rc.mu.Unlock()
-		return protocol.AckBody{}, ctx.Err()
-	case <-rc.p.ctx.Done():
-		return protocol.AckBody{}, context.Canceled
 	}
+	switch ack.Type {
+	case protocol.TypeHandRaise, protocol.TypeHandLower, protocol.TypeHandDismiss, protocol.TypeHandsLowerAll:
+		rc.mu.Lock()
+		if ack.Type != protocol.TypeHandDismiss || ack.Position != 0 {
+			rc.st.Position = ack.Position
+		}
+		rc.st.Count = ack.Count
+		rc.mu.Unlock()
+	}
+	return ack, nil
+}
+
+// reset replaces the room state with the snapshot of a rejoin.
+func (rc *roomClient) reset(j protocol.JoinedBody) {
+	fresh := newRoomState(j)
+	rc.mu.Lock()
+	rc.st = fresh.st
+	rc.queue = fresh.queue
+	rc.pings = map[string]int64{}
+	rc.last = nil
+	rc.mu.Unlock()
+	rc.p.emit(Event{Type: protocol.TypeJoined})
 }
 
 // RoomState returns a copy of the room state; Queue is in queue order.

@@ -156,7 +156,8 @@ func (p *Participant) addScreenTransceiver() error {
 	if err != nil {
 		return err
 	}
-	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	pc := p.PeerConnection()
+	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		return err
 	}
@@ -164,18 +165,24 @@ func (p *Participant) addScreenTransceiver() error {
 	_, err = p.sig.Send(ctx, protocol.TypePublish, protocol.PublishBody{Video: 1})
 	cancel()
 	if err != nil {
-		_ = p.pc.RemoveTrack(tr.Sender())
+		_ = pc.RemoveTrack(tr.Sender())
 		return err
 	}
 	s.track, s.sender = track, tr.Sender()
 	// Leaving stops the share (and closes its source).
 	context.AfterFunc(p.ctx, p.StopScreenShare)
-	// RTCP from the SFU for the screen: key-frame requests go to the
-	// running encoder. Ends when the connection closes.
+	p.readScreenRTCP(tr.Sender())
+	return nil
+}
+
+// readScreenRTCP reads the SFU's RTCP for the screen track: key-frame
+// requests go to the running encoder. Ends when the connection closes.
+func (p *Participant) readScreenRTCP(snd *webrtc.RTPSender) {
+	s := &p.screen
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		readKeyframeRequests(tr.Sender(), func() {
+		readKeyframeRequests(snd, func() {
 			s.mu.Lock()
 			if s.kf != nil {
 				_ = s.kf.ForceKeyFrame()
@@ -183,6 +190,27 @@ func (p *Participant) addScreenTransceiver() error {
 			s.mu.Unlock()
 		})
 	}()
+}
+
+// reattachScreen adds the screen track to a new PeerConnection after a
+// reconnect (the join asked for its receive slot).
+func (p *Participant) reattachScreen(pc *webrtc.PeerConnection) error {
+	s := &p.screen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.track == nil {
+		return nil
+	}
+	tr, err := pc.AddTransceiverFromTrack(s.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		s.track, s.sender = nil, nil
+		return err
+	}
+	s.sender = tr.Sender()
+	p.readScreenRTCP(tr.Sender())
+	if s.kf != nil {
+		_ = s.kf.ForceKeyFrame()
+	}
 	return nil
 }
 

@@ -121,6 +121,7 @@ type Peer struct {
 	negMu          sync.Mutex
 	awaitingAnswer bool
 	pendingOffer   bool
+	iceRestart     bool // the next offer restarts ICE (RestartICE)
 	pendingICE     []webrtc.ICECandidateInit
 	closed         bool
 
@@ -258,6 +259,18 @@ func (p *Peer) AddPublishSlots(video, audio int) error {
 	return nil
 }
 
+// RestartICE renegotiates with new ICE credentials (RFC 8445 section 9,
+// RFC 8839 section 4.4.1.1.1): the participant asked because its network
+// changed or its ICE connection failed. If an offer is outstanding the
+// restart goes with the next one.
+func (p *Peer) RestartICE() {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	p.iceRestart = true
+	p.log.Info("ICE restart requested")
+	p.negotiateLocked()
+}
+
 // ErrBadSDP wraps failures to apply a participant's SDP.
 var ErrBadSDP = errors.New("bad SDP")
 
@@ -283,11 +296,16 @@ func (p *Peer) negotiateLocked() {
 		// no ICE credentials. The first subscription negotiates.
 		return
 	}
-	offer, err := p.pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if p.iceRestart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+	}
+	offer, err := p.pc.CreateOffer(opts)
 	if err != nil {
 		p.log.Warn("create offer", "err", err)
 		return
 	}
+	p.iceRestart = false
 	if err := p.pc.SetLocalDescription(offer); err != nil {
 		p.log.Warn("set local offer", "err", err)
 		return

@@ -9,10 +9,26 @@ package protocol
 //	             remote track ("high", "low" or "none": a tile off screen
 //	             asks for "none"); the SFU stops or resumes forwarding that
 //	             track to this subscriber only.
+//	quality-warning server -> publisher: what the SFU receives from the
+//	             publisher shows it cannot keep up its video (reason
+//	             "bandwidth": uplink loss; "cpu": frame rate far below what
+//	             it announced); the publisher steps down its ladder.
 const (
-	TypeMediaState = "media-state" // MediaStateBody, both directions
-	TypeSubscribe  = "subscribe"   // SubscribeBody, client to server
+	TypeMediaState     = "media-state"     // MediaStateBody, both directions
+	TypeSubscribe      = "subscribe"       // SubscribeBody, client to server
+	TypeQualityWarning = "quality-warning" // QualityWarningBody, server to publisher
 )
+
+// QualityWarningBody tells a publisher that one of its tracks arrives
+// degraded at the SFU.
+type QualityWarningBody struct {
+	Track  string `json:"track"`  // the publisher's track id ("camera")
+	Reason string `json:"reason"` // ReasonBandwidth or ReasonCPU
+	// LossPct is the uplink packet loss seen by the SFU over the last
+	// window (percent); FPS the frame rate received (frames/s).
+	LossPct float64 `json:"lossPct,omitempty"`
+	FPS     float64 `json:"fps,omitempty"`
+}
 
 // Reasons a track is off.
 const (
@@ -46,4 +62,6 @@ type SubscribeBody struct {
 func init() {
 	knownTypes[TypeMediaState] = true
 	knownTypes[TypeSubscribe] = true
+	knownTypes[TypeQualityWarning] = true
+	knownTypes[TypeICERestart] = true
 }

@@ -29,6 +29,10 @@ const (
 	TypePing      = "ping"      // PingBody
 	TypePong      = "pong"      // PongBody
 	TypePublish   = "publish"   // PublishBody: ask for receive slots for more tracks
+	// TypeICERestart (no body) asks the server for an offer with new ICE
+	// credentials (RFC 8445 section 9): the client's network changed or its
+	// ICE connection failed while signaling stayed up.
+	TypeICERestart = "ice-restart"
 
 	// Server to client.
 	TypeJoined            = "joined"             // JoinedBody
@@ -73,6 +77,11 @@ type JoinBody struct {
 	// ClientTimeMs is the client's clock at send time (ms since the Unix
 	// epoch): the server's first clock-offset sample.
 	ClientTimeMs int64 `json:"clientTimeMs,omitempty"`
+	// Resume is the resume token from an earlier joined answer: a client
+	// reconnecting after a dropped connection rejoins as the same
+	// participant (same identity, hand and stage place) with it, even once
+	// its access token has expired. It wins over Token when valid.
+	Resume string `json:"resume,omitempty"`
 }
 
 // PublishBody counts tracks a client wants to send.
@@ -100,6 +109,10 @@ type JoinedBody struct {
 	// ICEServers are the ICE servers to use (the server's TURN relay with
 	// credentials for this participant); none: direct connections only.
 	ICEServers []ICEServer `json:"iceServers,omitempty"`
+	// Resume is a token to rejoin as this participant after a dropped
+	// connection (JoinBody.Resume). It stops working once the participant
+	// leaves explicitly, and after ResumeTTL.
+	Resume string `json:"resume,omitempty"`
 }
 
 // ParticipantLeftBody announces a departure.

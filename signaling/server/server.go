@@ -44,6 +44,12 @@ type MediaSession interface {
 	Close()
 }
 
+// ICERestarter is implemented by media sessions that can renegotiate with
+// new ICE credentials (RFC 8445 section 9) when the client asks.
+type ICERestarter interface {
+	RestartICE()
+}
+
 // PublishController is implemented by media sessions that can stop and
 // resume forwarding what the participant publishes (webinar stage). A
 // session without it is left alone.
@@ -117,6 +123,7 @@ type Server struct {
 	mErrors               *prometheus.CounterVec
 	mSent, mSentBytes     prometheus.Counter
 	mRateDisconnects      prometheus.Counter
+	resume                *resumer // resume.go
 }
 
 // roomState is one room: its members' connections and its rules' state,
@@ -170,7 +177,7 @@ func New(cfg Config) *Server {
 	cfg.Room = cfg.Room.Defaults()
 	f := promauto.With(cfg.Registerer)
 	return &Server{
-		cfg: cfg, log: cfg.Logger, rooms: map[string]*roomState{},
+		cfg: cfg, log: cfg.Logger, rooms: map[string]*roomState{}, resume: newResumer(cfg.Tokens),
 		mRooms:           f.NewGauge(prometheus.GaugeOpts{Name: "podium_rooms", Help: "Open rooms."}),
 		mParticipants:    f.NewGauge(prometheus.GaugeOpts{Name: "podium_participants", Help: "Joined participants."}),
 		mMessages:        f.NewCounterVec(prometheus.CounterOpts{Name: "podium_signaling_messages_total", Help: "Signaling messages received, by type."}, []string{"type"}),
@@ -463,6 +470,12 @@ func (s *Server) handle(c *conn, env protocol.Envelope) error {
 		s.mu.Unlock()
 	case protocol.TypeMediaState, protocol.TypeSubscribe:
 		return s.handleQuality(c, media, env)
+	case protocol.TypeICERestart:
+		r, ok := media.(ICERestarter)
+		if !ok {
+			return protocol.Errorf(protocol.ErrBadMessage, "this server's media sessions cannot restart ICE")
+		}
+		r.RestartICE()
 	default:
 		return protocol.Errorf(protocol.ErrUnknownType, "%s is not a client message", env.Type)
 	}
@@ -485,6 +498,16 @@ func randomID() string {
 }
 
 func (s *Server) authorize(c *conn, b protocol.JoinBody) (roomName string, self protocol.Participant, err error) {
+	if b.Resume != "" {
+		roomName, self, rerr := s.resume.verify(b.Resume)
+		if rerr == nil && (b.Room == "" || b.Room == roomName) {
+			return roomName, self, nil
+		}
+		if b.Token == "" && (b.Room == "" || b.Name == "") {
+			return "", self, protocol.Errorf(protocol.ErrUnauthorized, "invalid resume token: %v", rerr)
+		}
+		c.log.Info("resume token refused; joining with the access token", "err", rerr)
+	}
 	if b.Token == "" {
 		if !s.cfg.Dev || !isLoopback(c.remote) {
 			return "", self, protocol.Errorf(protocol.ErrUnauthorized, "an access token is required")
@@ -609,7 +632,7 @@ func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
 	if s.cfg.ICEServers != nil && !b.SignalingOnly {
 		ice = s.cfg.ICEServers(roomName, self.ID)
 	}
-	c.sendMsg(protocol.TypeJoined, id, seq, protocol.JoinedBody{Self: self, Room: roomName, Participants: roster, ServerTimeMs: time.Now().UnixMilli(), State: &snap, ICEServers: ice})
+	c.sendMsg(protocol.TypeJoined, id, seq, protocol.JoinedBody{Self: self, Room: roomName, Participants: roster, ServerTimeMs: time.Now().UnixMilli(), State: &snap, ICEServers: ice, Resume: s.resume.issue(roomName, self)})
 	for i := 0; i < len(queue); i += queueChunk {
 		c.sendMsg(protocol.TypeHands, "", seq, protocol.HandsBody{Hands: queue[i:min(i+queueChunk, len(queue))], Count: len(queue)})
 	}
@@ -710,6 +733,9 @@ func (s *Server) leave(c *conn, explicit bool) {
 	delete(rm.presenters, c.self.ID)
 	c.room = nil
 	s.mParticipants.Dec()
+	if explicit {
+		s.resume.ended(rm.name, c.self.ID)
+	}
 	a := room.Action{Kind: room.KindLeave, AtMs: time.Now().UnixMilli(), By: c.self.ID, Explicit: explicit}
 	var ev []room.Event
 	if st, e, err := room.Apply(rm.st, a); err == nil {
