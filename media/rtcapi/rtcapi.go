@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -35,6 +36,10 @@ type Options struct {
 	// network: a pacer then also paces the NACK responder's retransmissions
 	// (the order of pion's bandwidth-estimation example).
 	ConfigureInterceptors func(*webrtc.MediaEngine, *interceptor.Registry) error
+	// Net, when set, carries ICE and media over this network instead of
+	// the host's (tests: pion's vnet adds delay and jitter in-process).
+	// The interface options above are then ignored.
+	Net transport.Net
 }
 
 // VP8Codec and OpusCodec are the codecs Podium negotiates.
@@ -70,7 +75,9 @@ func New(o Options) (*webrtc.API, error) {
 	// mDNS candidates would send multicast queries; Podium never needs them.
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	if o.LoopbackOnly {
+	if o.Net != nil {
+		s.SetNet(o.Net)
+	} else if o.LoopbackOnly {
 		s.SetIncludeLoopbackCandidate(true)
 		s.SetInterfaceFilter(func(name string) bool { return name == "lo" || strings.HasPrefix(name, "lo") })
 		s.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
