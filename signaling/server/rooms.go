@@ -98,6 +98,15 @@ func (s *Server) logAction(rm *roomState, a room.Action) {
 	if s.cfg.ActionLog != nil {
 		s.cfg.ActionLog(rm.name, a)
 	}
+	if st := s.cfg.RoomStore; st != nil {
+		if len(rm.st.Members) == 0 {
+			// Nobody in the room and nobody within the grace: the room
+			// ends (maybeDropRoom forgets it), and so does its log.
+			st.Drop(rm.name)
+		} else {
+			st.Append(rm.name, a)
+		}
+	}
 }
 
 type publishChange struct {

@@ -109,6 +109,8 @@ type Config struct {
 	// ICEServers, when set, gives the ICE servers (a TURN relay with
 	// time-limited credentials) sent to a participant with its join answer.
 	ICEServers func(roomName, identity string) []protocol.ICEServer
+	// RoomStore, when set, keeps rooms' state across restarts (store.go).
+	RoomStore RoomStore
 }
 
 // Server handles signaling for all rooms.
@@ -569,7 +571,7 @@ func (s *Server) join(c *conn, id string, b protocol.JoinBody) error {
 		return protocol.Errorf(protocol.ErrServerFull, "this server holds its limit of %d rooms; try again later", s.cfg.MaxRooms)
 	}
 	if rm == nil {
-		rm = &roomState{name: roomName, members: map[string]*conn{}, presenters: map[string]*conn{}, st: room.New(s.cfg.Room)}
+		rm = s.newRoom(roomName)
 		s.rooms[roomName] = rm
 		s.mRooms.Inc()
 	}
