@@ -63,6 +63,9 @@ type Config struct {
 	// TURN, when set, starts an embedded TURN relay; each participant gets
 	// it with time-limited credentials in its join answer.
 	TURN *turnserver.Config
+	// RoomStore, when set, keeps rooms' state across restarts
+	// (signaling/roomlog); the caller closes it after Shutdown.
+	RoomStore server.RoomStore
 }
 
 // CheckPlainHTTP refuses plain HTTP on addr unless addr is a loopback
@@ -142,7 +145,7 @@ func Start(cfg Config) (*Host, error) {
 		iceFor = func(_, identity string) []protocol.ICEServer { return []protocol.ICEServer{relay.ICEServer(identity)} }
 	}
 	srv := server.New(server.Config{ICEServers: iceFor, Tokens: tokens, Dev: cfg.Dev, Media: mediaAdapter{s}, Registerer: reg, Logger: cfg.Logger, MaxParticipants: cfg.MaxParticipants, Room: cfg.Room, SendQueue: cfg.SendQueue,
-		OriginPatterns: cfg.OriginPatterns, MsgRate: cfg.MsgRate, MsgBurst: cfg.MsgBurst, MaxRooms: cfg.MaxRooms, MaxTracks: cfg.MaxTracks})
+		OriginPatterns: cfg.OriginPatterns, MsgRate: cfg.MsgRate, MsgBurst: cfg.MsgBurst, MaxRooms: cfg.MaxRooms, MaxTracks: cfg.MaxTracks, RoomStore: cfg.RoomStore})
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
