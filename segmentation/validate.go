@@ -23,6 +23,7 @@ var supportedOps = map[string]bool{
 	"Relu": true, "Sigmoid": true, "Add": true, "Mul": true,
 	"GlobalAveragePool": true, "AveragePool": true, "ReduceMean": true,
 	"Resize": true, "Concat": true, "Reshape": true, "Clip": true,
+	"Sum": true,
 }
 
 // ErrInvalidModel wraps every validation failure; test with errors.Is.
@@ -261,7 +262,7 @@ func checkNode(n *onnx.Node, consts map[string]*onnx.Tensor) error {
 		if _, err := needConst(1, "shape"); err != nil {
 			return err
 		}
-	case "Add", "Mul", "Concat":
+	case "Add", "Mul", "Sum", "Concat":
 		if nonEmpty(n.Inputs) < 2 {
 			return errors.New("needs at least 2 inputs")
 		}

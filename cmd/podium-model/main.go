@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	podium-model convert -in selfie_segmentation.tflite -out selfie_segmentation.onnx
+//	podium-model convert [-plain] -in selfie_segmentation.tflite -out selfie_segmentation.onnx
 //	podium-model validate model.onnx...
 //
 // `make model` runs the converter on the pinned npm package (scripts/model.sh).
@@ -51,6 +51,7 @@ func runConvert(args []string) error {
 	fs := flag.NewFlagSet("convert", flag.ExitOnError)
 	in := fs.String("in", "", "input TFLite model")
 	out := fs.String("out", "", "output ONNX model")
+	plain := fs.Bool("plain", false, "one ONNX node per TFLite operator, none of the speed rewrites (for comparison)")
 	_ = fs.Parse(args)
 	if *in == "" || *out == "" {
 		usage()
@@ -63,7 +64,11 @@ func runConvert(args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}
-	om, err := convert.Convert(m)
+	opts := convert.DefaultOptions
+	if *plain {
+		opts = convert.Options{}
+	}
+	om, err := convert.ConvertWith(m, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}

@@ -7,7 +7,7 @@
 //	DEQUANTIZE                  folded: float16 constants become float32 initializers
 //	CONV_2D                     Conv, filters [O,H,W,I] -> [O,I,H,W], SAME/VALID -> explicit pads
 //	DEPTHWISE_CONV_2D           Conv with group = C, filters [1,H,W,C] -> [C,1,H,W]
-//	RELU, HARD_SWISH, LOGISTIC  Relu, HardSwish (opset 14), Sigmoid
+//	RELU, HARD_SWISH, LOGISTIC  Relu, HardSwish (opset 14; see Options), Sigmoid
 //	ADD, MUL                    Add, Mul (broadcast [1,C,1,1] for per-channel operands)
 //	AVERAGE_POOL_2D (global)    GlobalAveragePool
 //	MEAN over H,W (keep_dims)   GlobalAveragePool
@@ -17,6 +17,11 @@
 // Activations are transposed from TFLite's NHWC to ONNX's NCHW: the graph input
 // becomes [1,3,H,W] and the output [1,1,H,W]. Any other operator, fused
 // activation or layout is refused with an error naming it.
+//
+// [Convert] also rewrites a few operators into equivalent forms that OpenCV
+// 4.6 runs faster (HardSwish, 5x5 depthwise convolutions, resize before a 1x1
+// convolution; see [Options]); [ConvertWith] with the zero Options writes the
+// plain one-node-per-operator graph.
 package convert
 
 import (
@@ -34,9 +39,70 @@ const Opset = 14
 // IRVersion is the ONNX IR version matching Opset 14 (onnx/docs/Versioning.md).
 const IRVersion = 7
 
-// Convert returns the ONNX equivalent of a TFLite model.
+// Options select how operators are lowered. Each rewrite is exact in real
+// arithmetic (float32 results differ by rounding only, ~1e-8 on the mask) and
+// exists because OpenCV 4.6 as Debian builds it (SSE2 baseline; only
+// convolution kernels dispatched to AVX2/AVX-512) runs the plain graph slowly.
+// Per-layer costs (cv::dnn::Net::getPerfProfile, 256x256 model, one thread)
+// are in segmentation/PERFORMANCE.md. The zero value writes one ONNX node per
+// TFLite operator.
+type Options struct {
+	// ClipHardSwish writes HARD_SWISH as x * Clip(x*(1/6) + 0.5, 0, 1)
+	// (Mul, Add, Clip, Mul) instead of one HardSwish node. OpenCV 4.6 fuses
+	// HardSwish into the preceding convolution but evaluates it with a scalar
+	// loop: about 2.0 ms of 7.7 ms; the Clip form costs about 0.35 ms (the
+	// scale and shift become one Power layer, Clip its vectorised ReLU6).
+	// HardSigmoid + Mul was no faster than HardSwish (same scalar loop), and
+	// x * (Relu(x/6+0.5) - Relu(x/6-0.5)) saved only 0.7 ms.
+	//
+	// Clip's min and max are written as attributes, the opset-6..10 form,
+	// although the model declares opset 14: OpenCV 4.6 reads only the
+	// attributes and refuses Clip with min/max inputs (opset 11+), so a strict
+	// ONNX checker would flag these nodes while OpenCV computes them right.
+	ClipHardSwish bool
+	// SplitDepthwise5x5 writes each stride-1 5x5 depthwise convolution as
+	// the Sum of four 3x3 depthwise convolutions over the kernel's corner
+	// windows, shifted by asymmetric padding. OpenCV 4.6 has a vectorised
+	// depthwise kernel only for 3x3 (pads <= 1); 5x5 falls back to im2row and
+	// a GEMM per channel (0.29-0.39 ms each at 16x16x96..128; split: about
+	// half, padding layers included).
+	SplitDepthwise5x5 bool
+	// ResizeAfterConv moves a bilinear resize whose only reader is a 1x1
+	// stride-1 convolution behind it: conv(resize(x)) = resize(conv(x)) (both
+	// are linear and bilinear weights sum to 1, so the bias commutes too), so
+	// the convolution runs at a quarter of the pixels and the resize moves
+	// fewer channels (decoder: 0.25 ms saved).
+	ResizeAfterConv bool
+}
+
+// DefaultOptions are the lowerings [Convert] uses: all of them.
+var DefaultOptions = Options{ClipHardSwish: true, SplitDepthwise5x5: true, ResizeAfterConv: true}
+
+// Convert returns the ONNX equivalent of a TFLite model, written with
+// [DefaultOptions].
 func Convert(m *tflite.Model) (*onnx.Model, error) {
-	c := &converter{m: m, consts: map[int][]float32{}}
+	return ConvertWith(m, DefaultOptions)
+}
+
+// ConvertWith is Convert with explicit lowering options.
+func ConvertWith(m *tflite.Model, opts Options) (*onnx.Model, error) {
+	c := &converter{m: m, opts: opts, consts: map[int][]float32{},
+		consumer: map[int]*tflite.Operator{}, lowRes: map[int]resizeSpec{}}
+	uses := map[int]int{}
+	for k := range m.Operators {
+		for _, i := range m.Operators[k].Inputs {
+			uses[i]++
+			c.consumer[i] = &m.Operators[k]
+		}
+	}
+	for _, o := range m.Outputs {
+		uses[o]++
+	}
+	for i, n := range uses {
+		if n != 1 {
+			delete(c.consumer, i)
+		}
+	}
 	if err := c.run(); err != nil {
 		return nil, err
 	}
@@ -49,7 +115,13 @@ func Convert(m *tflite.Model) (*onnx.Model, error) {
 }
 
 type converter struct {
-	m      *tflite.Model
+	m    *tflite.Model
+	opts Options
+	// consumer maps a tensor read by exactly one operator to that operator.
+	consumer map[int]*tflite.Operator
+	// lowRes maps the output of a resize that was moved behind the 1x1
+	// convolution reading it to that resize (Options.ResizeAfterConv).
+	lowRes map[int]resizeSpec
 	g      onnx.Graph
 	consts map[int][]float32 // folded constant tensors (float), by TFLite index
 	nconst int
@@ -105,6 +177,10 @@ func ints(name string, v ...int) onnx.Attribute {
 
 func str(name, v string) onnx.Attribute {
 	return onnx.Attribute{Name: name, Type: onnx.AttrString, S: v}
+}
+
+func floatAttr(name string, v float32) onnx.Attribute {
+	return onnx.Attribute{Name: name, Type: onnx.AttrFloat, F: v}
 }
 
 func intAttr(name string, v int) onnx.Attribute {
@@ -183,7 +259,7 @@ func (c *converter) op(op *tflite.Operator) error {
 	case tflite.OpRelu:
 		c.node("Relu", []string{in(0)}, []string{c.name(out)})
 	case tflite.OpHardSwish:
-		c.node("HardSwish", []string{in(0)}, []string{c.name(out)})
+		c.hardSwish(in(0), c.name(out))
 	case tflite.OpLogistic:
 		c.node("Sigmoid", []string{in(0)}, []string{c.name(out)})
 	case tflite.OpAdd, tflite.OpMul:
@@ -316,15 +392,101 @@ func (c *converter) conv(op *tflite.Operator) error {
 		pl, pr = samePads(s[2], kw, o.StrideW, o.DilationW)
 	}
 	out := op.Outputs[0]
-	wn := c.addInit(c.name(out)+"_w", dims, wt)
-	bn := c.addInit(c.name(out)+"_b", []int64{int64(len(b))}, b)
-	c.node("Conv", []string{c.name(op.Inputs[0]), wn, bn}, []string{c.name(out)},
-		ints("kernel_shape", kh, kw),
-		ints("strides", o.StrideH, o.StrideW),
-		ints("dilations", o.DilationH, o.DilationW),
-		ints("pads", pt, pl, pb, pr),
-		intAttr("group", group))
+	cv := convSpec{in: c.name(op.Inputs[0]), out: c.name(out), w: wt, dims: dims, b: b,
+		kh: kh, kw: kw, sh: o.StrideH, sw: o.StrideW, dh: o.DilationH, dw: o.DilationW,
+		pads: [4]int{pt, pl, pb, pr}, group: group}
+	if r, ok := c.lowRes[op.Inputs[0]]; ok {
+		cv.in, cv.out = r.in, c.name(out)+"_lowres"
+		c.emitConv(cv)
+		c.resizeNode(cv.out, c.name(out), r.sh, r.sw)
+		return nil
+	}
+	c.emitConv(cv)
 	return nil
+}
+
+type convSpec struct {
+	in, out        string
+	w              []float32
+	dims           []int64 // [O, I/group, kh, kw]
+	b              []float32
+	kh, kw, sh, sw int
+	dh, dw         int
+	pads           [4]int // top, left, bottom, right
+	group          int
+}
+
+func (c *converter) emitConv(cv convSpec) {
+	if c.opts.SplitDepthwise5x5 && cv.group > 1 && cv.group == int(cv.dims[0]) && cv.dims[1] == 1 &&
+		cv.kh == 5 && cv.kw == 5 && cv.sh == 1 && cv.sw == 1 && cv.dh == 1 && cv.dw == 1 &&
+		cv.pads == [4]int{2, 2, 2, 2} {
+		c.splitDepthwise5x5(cv)
+		return
+	}
+	wn := c.addInit(cv.out+"_w", cv.dims, cv.w)
+	ins := []string{cv.in, wn}
+	if cv.b != nil {
+		ins = append(ins, c.addInit(cv.out+"_b", []int64{int64(len(cv.b))}, cv.b))
+	}
+	c.node("Conv", ins, []string{cv.out},
+		ints("kernel_shape", cv.kh, cv.kw),
+		ints("strides", cv.sh, cv.sw),
+		ints("dilations", cv.dh, cv.dw),
+		ints("pads", cv.pads[0], cv.pads[1], cv.pads[2], cv.pads[3]),
+		intAttr("group", cv.group))
+}
+
+// splitDepthwise5x5 writes a stride-1 SAME 5x5 depthwise convolution as the
+// sum of four 3x3 depthwise convolutions over the kernel's corner windows
+// (rows and columns 0..2 and 2..4, the shared middle row/column counted once),
+// each shifted by asymmetric padding. OpenCV 4.6 has a vectorised depthwise
+// kernel only for 3x3 (pads <= 1 after its own padding layer); 5x5 falls
+// back to a per-channel im2row + GEMM.
+func (c *converter) splitDepthwise5x5(cv convSpec) {
+	ch := int(cv.dims[0])
+	var parts []string
+	for _, oy := range []int{0, 2} {
+		for _, ox := range []int{0, 2} {
+			w := make([]float32, ch*9)
+			for k := 0; k < ch; k++ {
+				for y := 0; y < 3; y++ {
+					for x := 0; x < 3; x++ {
+						ky, kx := oy+y, ox+x
+						// rows/cols 2 belong to the first window only
+						if (oy == 2 && y == 0) || (ox == 2 && x == 0) {
+							continue
+						}
+						w[(k*3+y)*3+x] = cv.w[(k*5+ky)*5+kx]
+					}
+				}
+			}
+			p := cv
+			p.out = fmt.Sprintf("%s_dw%d%d", cv.out, oy, ox)
+			p.w, p.dims = w, []int64{int64(ch), 1, 3, 3}
+			p.kh, p.kw = 3, 3
+			p.pads = [4]int{2 - oy, 2 - ox, oy, ox}
+			if oy != 0 || ox != 0 {
+				p.b = nil
+			}
+			c.emitConv(p)
+			parts = append(parts, p.out)
+		}
+	}
+	c.node("Sum", parts, []string{cv.out})
+}
+
+// hardSwish writes y = HardSwish(x) = x * clamp(x/6 + 0.5, 0, 1) in the form
+// chosen by the options.
+func (c *converter) hardSwish(x, y string) {
+	if !c.opts.ClipHardSwish {
+		c.node("HardSwish", []string{x}, []string{y})
+		return
+	}
+	a, a1, s := y+"_a", y+"_a1", y+"_s"
+	c.node("Mul", []string{x, c.addInit(c.freshConst("scalar"), nil, []float32{1.0 / 6})}, []string{a})
+	c.node("Add", []string{a, c.addInit(c.freshConst("scalar"), nil, []float32{0.5})}, []string{a1})
+	c.node("Clip", []string{a1}, []string{s}, floatAttr("min", 0), floatAttr("max", 1))
+	c.node("Mul", []string{x, s}, []string{y})
 }
 
 // transposeConv converts MediaPipe's Convolution2DTransposeBias
@@ -422,11 +584,30 @@ func (c *converter) resize(op *tflite.Operator) error {
 	if size[0] < 2 || size[1] < 2 {
 		return fmt.Errorf("output size %v too small", size)
 	}
-	scales := []float32{1, 1, float32(size[0]) / float32(s[1]), float32(size[1]) / float32(s[2])}
+	r := resizeSpec{in: c.name(op.Inputs[0]), sh: float32(size[0]) / float32(s[1]), sw: float32(size[1]) / float32(s[2])}
+	if c.opts.ResizeAfterConv {
+		if n := c.consumer[op.Outputs[0]]; n != nil && n.Code == tflite.OpConv2D && n.Inputs[0] == op.Outputs[0] &&
+			len(n.Inputs) == 3 && len(c.m.Tensors[n.Inputs[1]].Shape) == 4 &&
+			c.m.Tensors[n.Inputs[1]].Shape[1] == 1 && c.m.Tensors[n.Inputs[1]].Shape[2] == 1 &&
+			n.Options.StrideH == 1 && n.Options.StrideW == 1 {
+			c.lowRes[op.Outputs[0]] = r
+			return nil
+		}
+	}
+	c.resizeNode(r.in, c.name(op.Outputs[0]), r.sh, r.sw)
+	return nil
+}
+
+// resizeSpec is a bilinear half-pixel resize by scale factors sh, sw.
+type resizeSpec struct {
+	in     string
+	sh, sw float32
+}
+
+func (c *converter) resizeNode(in, out string, sh, sw float32) {
 	roi := c.addInit(c.freshConst("roi"), []int64{0}, []float32{})
-	sc := c.addInit(c.freshConst("scales"), []int64{4}, scales)
-	c.node("Resize", []string{c.name(op.Inputs[0]), roi, sc}, []string{c.name(op.Outputs[0])},
+	sc := c.addInit(c.freshConst("scales"), []int64{4}, []float32{1, 1, sh, sw})
+	c.node("Resize", []string{in, roi, sc}, []string{out},
 		str("mode", "linear"),
 		str("coordinate_transformation_mode", "pytorch_half_pixel"))
-	return nil
 }

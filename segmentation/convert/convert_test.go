@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/podiumhq/podium/internal/testdata"
@@ -42,11 +43,21 @@ func loadImage(tb testing.TB, rel string) image.Image {
 
 // TestConverterMatchesReference converts both models, runs them in OpenCV on
 // real photos, and compares with refEval, an independent NHWC evaluation of
-// the TFLite graph written with plain loops below.
+// the TFLite graph written with plain loops below. Both the default graph
+// (with the speed rewrites of convert.Options) and the plain one are checked.
 func TestConverterMatchesReference(t *testing.T) {
 	images := []string{"opencv/messi5.jpg", "faceapi/sample1.jpg"}
-	for _, name := range []string{"selfie_segmentation", "selfie_segmentation_landscape"} {
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts convert.Options
+	}{
+		{"selfie_segmentation", convert.DefaultOptions},
+		{"selfie_segmentation_landscape", convert.DefaultOptions},
+		{"selfie_segmentation/plain", convert.Options{}},
+		{"selfie_segmentation_landscape/plain", convert.Options{}},
+	} {
+		name := strings.TrimSuffix(tc.name, "/plain")
+		t.Run(tc.name, func(t *testing.T) {
 			data, err := os.ReadFile(tfliteModel(t, name+".tflite"))
 			if err != nil {
 				t.Fatal(err)
@@ -55,7 +66,7 @@ func TestConverterMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			om, err := convert.Convert(tm)
+			om, err := convert.ConvertWith(tm, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
