@@ -325,7 +325,7 @@ func runServer(t *testing.T) {
 		for i := range ps {
 			ok := true
 			for _, p := range ps[i:] {
-				if p.sent+40_000 > capBps || p.est > capBps*11/10 {
+				if p.sent+40_000 > capBps {
 					ok = false
 					break
 				}

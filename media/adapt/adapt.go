@@ -158,6 +158,14 @@ type Input struct {
 	// in its decrease state, loss over 10 %, or the estimate falling).
 	// Calm: no sign of congestion at all (no delay overuse either).
 	Congested, Calm bool
+	// Throughput is what the sender actually sent over the last second,
+	// video and audio (bit/s; 0: unknown). A rung is only stepped up to on
+	// an estimate that traffic backs: at most 1.5 times the throughput
+	// plus 10 kbit/s, the bound libwebrtc's AIMD rate control puts on its
+	// delay-based estimate (pion's GCC keeps raising its estimate while
+	// the sender sends far less, e.g. a small rung's encoder undershooting
+	// its target). Without that backing only a probe goes up.
+	Throughput int
 }
 
 // Decision is what the sender should publish now.
@@ -296,6 +304,12 @@ func (c *Controller) Update(in Input) Decision {
 	}
 	target := max(in.Estimate, c.validated)
 	budget := target - c.cfg.AudioReserve
+	// upBudget: the part of the budget that traffic backs (Input.Throughput),
+	// or a clean probe proved; only it may take the sender up a rung.
+	upBudget := budget
+	if in.Throughput > 0 {
+		upBudget = max(min(budget, in.Throughput*3/2+10_000-c.cfg.AudioReserve), c.validated-c.cfg.AudioReserve)
+	}
 	if !c.started {
 		c.started = true
 		c.idx = c.best(budget)
@@ -315,7 +329,7 @@ func (c *Controller) Update(in Input) Decision {
 	}
 	switch {
 	case cur.AudioOnly():
-		if b := c.best(budget); b < c.idx {
+		if b := c.best(upBudget); b < c.idx {
 			c.move(b, now) // the estimate alone says video fits
 		} else if now.Sub(c.audioSince) >= c.probeWait && last > 0 {
 			c.move(last-1, now)
@@ -363,7 +377,7 @@ func (c *Controller) Update(in Input) Decision {
 				}
 				c.move(b, now)
 			}
-		} else if c.idx > 0 && budget >= c.ladder[c.idx-1].MinBitrate*115/100 {
+		} else if c.idx > 0 && upBudget >= c.ladder[c.idx-1].MinBitrate*115/100 {
 			c.belowSince = time.Time{}
 			if c.aboveSince.IsZero() {
 				c.aboveSince = now
@@ -382,7 +396,7 @@ func (c *Controller) Update(in Input) Decision {
 		// It goes one rung up, unless a ceiling blocks that rung.
 		if r := c.ladder[c.idx]; c.idx > 0 && !r.AudioOnly() && (budget >= r.MinBitrate || c.idx == last-1) &&
 			!c.calmSince.IsZero() && now.Sub(c.calmSince) >= c.upWait && now.Sub(c.rungSince) >= c.upWait &&
-			budget < c.ladder[c.idx-1].MinBitrate*115/100 {
+			upBudget < c.ladder[c.idx-1].MinBitrate*115/100 {
 			if j := c.idx - 1; !c.blocked(j, now) {
 				from := c.idx
 				c.move(j, now)

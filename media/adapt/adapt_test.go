@@ -223,3 +223,32 @@ func TestFloorRungBeforeAudioOnly(t *testing.T) {
 		t.Fatalf("55k: %+v", d)
 	}
 }
+
+// TestUnbackedEstimateDoesNotStepUp: on 240p15, GCC's estimate climbs to
+// 600 kbit/s while the sender sends only 100 kbit/s (its encoder
+// undershoots). That estimate is not backed by traffic (more than 1.5 x
+// throughput + 10 kbit/s), so the sender stays on 240p15 instead of
+// jumping to 480p15 and overshooting a 300 kbit/s link. When traffic backs
+// the estimate, it steps up.
+func TestUnbackedEstimateDoesNotStepUp(t *testing.T) {
+	c := New(Config{})
+	now := time.Unix(0, 0)
+	var d Decision
+	feed := func(dur time.Duration, est, thr int) {
+		for end := now.Add(dur); !now.After(end); now = now.Add(250 * time.Millisecond) {
+			d = c.Update(Input{Now: now, Estimate: est, Throughput: thr})
+		}
+	}
+	feed(2*time.Second, 200_000, 200_000)
+	if d.Rung.Name != "240p15" {
+		t.Fatalf("start at 200k: %+v", d)
+	}
+	feed(8*time.Second, 600_000, 100_000)
+	if d.Rung.Name != "240p15" {
+		t.Fatalf("unbacked 600k estimate moved the sender to %s", d.Rung.Name)
+	}
+	feed(4*time.Second, 600_000, 380_000) // 1.5 x 380k + 10k - 40k = 540k
+	if d.Rung.Name != "480p15" {
+		t.Fatalf("backed 600k estimate: %+v, want 480p15", d)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/podiumhq/podium/media/adapt"
 	"github.com/podiumhq/podium/media/rtcapi"
+	"github.com/podiumhq/podium/signaling/protocol"
 )
 
 // AdaptState is the sender's adaptation now (Config.Adaptive).
@@ -45,6 +46,26 @@ type adapter struct {
 	frameIn  time.Time
 	bytes    int // encoded bytes since the last tick
 	wasAudio bool
+	// Quality warnings from the server (warn): until these times the
+	// ladder sees congestion, or CPU pressure.
+	warnBW, warnCPU time.Time
+}
+
+// warn applies a server quality warning: "bandwidth" counts as congestion
+// on the current rung (a ceiling; GCC's estimate then decides how far
+// down), "cpu" as a busy encoder for long enough to halve the frame rate.
+func (a *adapter) warn(reason string, now time.Time) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch reason {
+	case protocol.ReasonBandwidth:
+		a.warnBW = now.Add(time.Second)
+	case protocol.ReasonCPU:
+		a.warnCPU = now.Add(3 * time.Second)
+	}
 }
 
 // withBWE adds pion's GCC (send-side, over TWCC feedback) to o's
@@ -323,8 +344,20 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			}
 			secs := tick.Seconds() * float64(len(busyWin))
 			busy /= secs
+			if now.Before(a.warnBW) {
+				congested, calm = true, false
+			}
+			if now.Before(a.warnCPU) {
+				busy = max(busy, 0.95)
+			}
 			prev := a.state.Decision
-			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est, EncodeBusy: busy, Congested: congested, Calm: calm})
+			// What was actually sent: video payload plus the audio
+			// bitrate, and about 5 % RTP/UDP/IP overhead.
+			thr := int(bytes * 8 / secs * 1.05)
+			if p.cfg.Audio != nil {
+				thr += p.cfg.AudioBitrate
+			}
+			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est, EncodeBusy: busy, Congested: congested, Calm: calm, Throughput: thr})
 			changed := d.Rung != prev.Rung || d.FPS != prev.FPS || d.Reason != prev.Reason
 			a.state.Decision, a.state.Estimate, a.state.EncodeBusy = d, est, busy
 			a.state.SentBitrate = int(bytes * 8 / secs)

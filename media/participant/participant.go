@@ -76,6 +76,9 @@ type Event struct {
 	Type        string // protocol.Type* of the message
 	Participant protocol.Participant
 	Error       *protocol.ErrorBody
+	// Warning is set for protocol.TypeQualityWarning: the server sees this
+	// participant's video arrive degraded (the ladder already reacted).
+	Warning *protocol.QualityWarningBody
 }
 
 // Participant is a joined call participant.

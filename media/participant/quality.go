@@ -59,6 +59,16 @@ type qualityState struct {
 
 // handleQuality takes media-state messages (participant.go's handle).
 func (p *Participant) handleQuality(env protocol.Envelope) bool {
+	if env.Type == protocol.TypeQualityWarning {
+		var b protocol.QualityWarningBody
+		if json.Unmarshal(env.Body, &b) != nil {
+			return true
+		}
+		p.log.Info("quality warning from the server", "track", b.Track, "reason", b.Reason, "lossPct", b.LossPct, "fps", b.FPS)
+		p.adapt.warn(b.Reason, time.Now())
+		p.emit(Event{Type: env.Type, Warning: &b})
+		return true
+	}
 	if env.Type != protocol.TypeMediaState {
 		return false
 	}

@@ -511,6 +511,10 @@ func (s *SFU) forward(pub *published) {
 	var pkt rtp.Packet
 	var lastSeq uint16
 	started, expected, got, upLoss := false, 0, 0, 0.0
+	var watch *upWatch
+	if pub.remote.Kind() == webrtc.RTPCodecTypeVideo {
+		watch = &upWatch{}
+	}
 	for {
 		n, _, err := pub.remote.Read(buf)
 		if err != nil {
@@ -530,6 +534,11 @@ func (s *SFU) forward(pub *published) {
 				upLoss = 0.5*upLoss + 0.5*(1-float64(got)/float64(expected))
 				pub.upLoss.Store(math.Float64bits(upLoss))
 				expected, got = 0, 0
+			}
+		}
+		if watch != nil {
+			if reason, fps := watch.observe(&pkt, upLoss, time.Now()); reason != "" {
+				s.warn(pub, reason, upLoss, fps)
 			}
 		}
 		subs := *pub.subs.Load()

@@ -54,3 +54,9 @@ func (s *Server) handleQuality(c *conn, media MediaSession, env protocol.Envelop
 	}
 	return nil
 }
+
+// SendQualityWarning tells this connection's participant that one of its
+// tracks arrives degraded at the SFU (sfu.QualityWarner).
+func (c *conn) SendQualityWarning(track, reason string, lossPct, fps float64) {
+	c.sendMsg(protocol.TypeQualityWarning, "", 0, protocol.QualityWarningBody{Track: track, Reason: reason, LossPct: lossPct, FPS: fps})
+}
