@@ -1,16 +1,22 @@
 // Command podium-soak runs participants joining, chatting, raising hands,
 // leaving and reconnecting in a loop against a podiumd on loopback, and
-// reports goroutines, heap and open file descriptors at the start and the
-// end (after everyone has left and the reconnect grace has passed).
+// reports goroutines, heap, RSS and open file descriptors at the start and
+// the end (after everyone has left and the reconnect grace has passed).
 //
-//	podium-soak [-participants 200] [-duration 10m] [-rooms 4] [-cut-every 5s]
+//	podium-soak [-participants 200] [-duration 10m] [-rooms 4] [-cut-every 5s] [-store=true]
+//
+// With -store (the default) the rooms are kept by a room store
+// (signaling/roomlog) in a temporary state directory, as podiumd
+// --state-dir does; at the end every room has ended, so no log may be left.
 //
 // The server runs in this process (host.Start on 127.0.0.1), so the
 // figures cover the server and the clients together. Participants use
 // participant.Outbox (reliable requests, automatic reconnects) through a
 // proxy that cuts every connection every -cut-every. The run fails (exit
 // status 1) when, at the end, goroutines or file descriptors exceed the
-// start by more than 20, or the heap in use by more than 32 MiB.
+// start by more than 20, the heap in use by more than 32 MiB or the
+// resident set by more than 64 MiB (after returning freed memory to the
+// OS), or when a room log is left in the state directory.
 package main
 
 import (
@@ -21,6 +27,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +40,7 @@ import (
 	"github.com/podiumhq/podium/media/rtcapi"
 	"github.com/podiumhq/podium/signaling/protocol"
 	"github.com/podiumhq/podium/signaling/room"
+	"github.com/podiumhq/podium/signaling/roomlog"
 )
 
 // Bounds on growth from start to end.
@@ -38,6 +48,7 @@ const (
 	maxGoroutineGrowth = 20
 	maxFDGrowth        = 20
 	maxHeapGrowth      = 32 << 20
+	maxRSSGrowth       = 64 << 20
 )
 
 func main() {
@@ -45,8 +56,9 @@ func main() {
 	d := flag.Duration("duration", 10*time.Minute, "how long to run")
 	rooms := flag.Int("rooms", 4, "rooms the participants spread over")
 	cut := flag.Duration("cut-every", 5*time.Second, "cut every connection this often (0: never)")
+	store := flag.Bool("store", true, "keep rooms in a room store (temporary state directory), as podiumd --state-dir")
 	flag.Parse()
-	r, err := Run(Options{Participants: *n, Duration: *d, Rooms: *rooms, CutEvery: *cut, Log: os.Stdout})
+	r, err := Run(Options{Participants: *n, Duration: *d, Rooms: *rooms, CutEvery: *cut, Store: *store, Log: os.Stdout})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "podium-soak:", err)
 		os.Exit(1)
@@ -63,27 +75,48 @@ type Options struct {
 	Duration     time.Duration
 	Rooms        int
 	CutEvery     time.Duration
-	Log          *os.File
+	// Store keeps the rooms in a room store in a temporary directory.
+	Store bool
+	Log   *os.File
 }
 
 // Sample is the process's resources at one moment.
 type Sample struct {
 	Goroutines int
 	HeapInuse  uint64
-	FDs        int
+	// RSS is the resident set (VmRSS), measured after freed memory went
+	// back to the OS (debug.FreeOSMemory).
+	RSS uint64
+	FDs int
 }
 
 func sample() Sample {
 	runtime.GC()
 	runtime.GC() // twice: pooled objects go on the second
+	debug.FreeOSMemory()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	ents, _ := os.ReadDir("/proc/self/fd")
-	return Sample{Goroutines: runtime.NumGoroutine(), HeapInuse: m.HeapInuse, FDs: len(ents)}
+	return Sample{Goroutines: runtime.NumGoroutine(), HeapInuse: m.HeapInuse, RSS: rss(), FDs: len(ents)}
+}
+
+// rss reads VmRSS from /proc/self/status (0 when unavailable).
+func rss() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func (s Sample) String() string {
-	return fmt.Sprintf("goroutines %d, heap in use %.1f MiB, fds %d", s.Goroutines, float64(s.HeapInuse)/(1<<20), s.FDs)
+	return fmt.Sprintf("goroutines %d, heap in use %.1f MiB, RSS %.1f MiB, fds %d", s.Goroutines, float64(s.HeapInuse)/(1<<20), float64(s.RSS)/(1<<20), s.FDs)
 }
 
 // Report is a run's outcome.
@@ -92,6 +125,9 @@ type Report struct {
 	Joins, Leaves, Requests, Failed, Reconns int64
 	// JoinFailed counts first joins cut by the proxy (retried by the loop).
 	JoinFailed int64
+	// LogsLeft is the room logs left in the state directory at the end
+	// (-store; every room has ended, so 0).
+	LogsLeft int
 }
 
 // Check applies the growth bounds.
@@ -104,6 +140,12 @@ func (r Report) Check() error {
 	}
 	if r.End.HeapInuse > r.Start.HeapInuse+maxHeapGrowth {
 		return fmt.Errorf("heap grew by %.1f MiB (bound %d MiB)", float64(r.End.HeapInuse-r.Start.HeapInuse)/(1<<20), maxHeapGrowth>>20)
+	}
+	if r.End.RSS > r.Start.RSS+maxRSSGrowth {
+		return fmt.Errorf("RSS grew by %.1f MiB (bound %d MiB)", float64(r.End.RSS-r.Start.RSS)/(1<<20), maxRSSGrowth>>20)
+	}
+	if r.LogsLeft != 0 {
+		return fmt.Errorf("%d room logs left after every room ended", r.LogsLeft)
 	}
 	return nil
 }
@@ -118,8 +160,25 @@ func Run(o Options) (Report, error) {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	const grace = 2 * time.Second
-	h, err := host.Start(host.Config{Addr: "127.0.0.1:0", Secret: []byte("podium-soak-secret-0123456789"), API: rtcapi.Options{LoopbackOnly: true},
-		Logger: quiet, Room: room.Config{GraceMs: grace.Milliseconds()}})
+	var store *roomlog.Store
+	if o.Store {
+		dir, err := os.MkdirTemp("", "podium-soak-state")
+		if err != nil {
+			return rep, err
+		}
+		defer os.RemoveAll(dir)
+		if store, err = roomlog.Open(roomlog.Options{Dir: dir, Logger: quiet}); err != nil {
+			return rep, err
+		}
+		defer store.Close()
+		logf("room store: %s", dir)
+	}
+	hc := host.Config{Addr: "127.0.0.1:0", Secret: []byte("podium-soak-secret-0123456789"), API: rtcapi.Options{LoopbackOnly: true},
+		Logger: quiet, Room: room.Config{GraceMs: grace.Milliseconds()}}
+	if store != nil {
+		hc.RoomStore = store
+	}
+	h, err := host.Start(hc)
 	if err != nil {
 		return rep, err
 	}
@@ -151,6 +210,7 @@ func Run(o Options) (Report, error) {
 	}
 	var peak atomic.Pointer[Sample]
 	go func() {
+		sleep(ctx, o.CutEvery/2) // sample between cuts, not as everyone reconnects
 		tk := time.NewTicker(10 * time.Second)
 		defer tk.Stop()
 		for {
@@ -228,15 +288,25 @@ func Run(o Options) (Report, error) {
 		}
 	}
 	time.Sleep(time.Second)
+	if store != nil {
+		store.Flush()
+		ents, _ := os.ReadDir(store.Dir())
+		rep.LogsLeft = len(ents)
+	}
 	rep.End = sample()
 	r, np := h.Server.Rooms()
-	logf("end: %v (rooms %d, participants %d)", rep.End, r, np)
+	logf("end: %v (rooms %d, participants %d, room logs left %d)", rep.End, r, np, rep.LogsLeft)
+	logf("growth: goroutines %+d (bound %d), heap %+.1f MiB (bound %d), RSS %+.1f MiB (bound %d), fds %+d (bound %d)",
+		rep.End.Goroutines-rep.Start.Goroutines, maxGoroutineGrowth, mib(rep.End.HeapInuse, rep.Start.HeapInuse), maxHeapGrowth>>20,
+		mib(rep.End.RSS, rep.Start.RSS), maxRSSGrowth>>20, rep.End.FDs-rep.Start.FDs, maxFDGrowth)
 	logf("%d joins (%d first joins cut and retried), %d leaves, %d reconnects by cuts, %d requests, %d failed", rep.Joins, rep.JoinFailed, rep.Leaves, rep.Reconns, rep.Requests, rep.Failed)
 	if r != 0 || np != 0 {
 		return rep, fmt.Errorf("%d rooms and %d participants left after everyone left", r, np)
 	}
 	return rep, nil
 }
+
+func mib(a, b uint64) float64 { return (float64(a) - float64(b)) / (1 << 20) }
 
 func sleep(ctx context.Context, d time.Duration) {
 	select {
