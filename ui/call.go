@@ -2,8 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
+	"slices"
+	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -25,7 +29,9 @@ type callScreen struct {
 	title, count                          *widget.Label
 	invite                                *widget.Button
 	mic, cam, share, hand, chat, people   *widget.Button
-	settings, leave                       *widget.Button
+	settings, leave, statsBtn             *widget.Button
+	stats                                 *statsPanel
+	more                                  *moreTile
 	side, sideBox                         *fyne.Container
 	chatPanel, peoplePanel, settingsPanel fyne.CanvasObject
 	peopleList                            *fyne.Container
@@ -42,6 +48,7 @@ type callScreen struct {
 func newCallScreen(ch Choices, clip func(string), get func() store.State, dispatch func(store.Action), pickBackground func()) *callScreen {
 	c := &callScreen{tiles: map[string]*tile{}}
 	c.self = newTile(session.SelfID)
+	c.more = newMoreTile(func() { dispatch(store.ShowPanel{Panel: store.PanelParticipants}) })
 	c.gridL = &gridLayout{pad: 8}
 	c.grid = container.New(c.gridL)
 	c.screenTile = newTile("screen")
@@ -69,11 +76,13 @@ func newCallScreen(ch Choices, clip func(string), get func() store.State, dispat
 	c.hand = btn("Raise hand", theme.AccountIcon(), store.ToggleHand{})
 	c.chat = btn("Chat", theme.MailComposeIcon(), store.ShowPanel{Panel: store.PanelChat})
 	c.people = btn("Participants", theme.ListIcon(), store.ShowPanel{Panel: store.PanelParticipants})
+	c.statsBtn = btn("Stats", theme.InfoIcon(), store.ShowPanel{Panel: store.PanelStats})
+	c.stats = newStatsPanel()
 	c.settings = btn("Settings", theme.SettingsIcon(), store.ShowPanel{Panel: store.PanelSettings})
 	c.leave = btn("Leave", theme.LogoutIcon(), store.LeaveRequested{})
 	c.leave.Importance = widget.DangerImportance
 	controls := container.NewHBox(layout.NewSpacer(), c.mic, c.cam, c.share, c.hand, widget.NewSeparator(),
-		c.chat, c.people, c.settings, widget.NewSeparator(), c.leave, layout.NewSpacer())
+		c.chat, c.people, c.statsBtn, c.settings, widget.NewSeparator(), c.leave, layout.NewSpacer())
 
 	chatNote := widget.NewLabel("Chat is not available yet: the signaling protocol has no chat message. It will appear here once it does.")
 	chatNote.Wrapping = fyne.TextWrapWord
@@ -108,32 +117,36 @@ func (c *callScreen) render(s store.State, fr *frames.Store) {
 	} else {
 		c.invite.Hide()
 	}
-	// Tiles follow the roster in joining order.
-	ids := store.SortedRemoteIDs(s)
-	changed := len(ids)+1 != len(c.grid.Objects)
+	// Tiles follow the roster in joining order, up to the tile limit; the
+	// rest are summed up in one "+N more" tile (the controller asks the
+	// server for none of their video).
+	ids, hidden := store.ShownRemotes(s)
 	seen := map[string]bool{}
-	objs := make([]fyne.CanvasObject, 0, len(ids))
+	objs := make([]fyne.CanvasObject, 0, len(ids)+2)
 	for _, id := range ids {
 		seen[id] = true
 		t := c.tiles[id]
 		if t == nil {
 			t = newTile(id)
 			c.tiles[id] = t
-			changed = true
 		}
 		objs = append(objs, t.obj)
 		r, _ := s.Remote(id)
 		t.render(tileInfo{Name: r.Name, Muted: r.Muted, LevelDB: r.LevelDB, Quality: r.Quality, ShowQ: true,
+			QualityReason: r.QualityReason, VideoOff: store.VideoOffText(r),
 			HasVideo: r.HasVideo, Hand: r.Hand, Speaking: s.ActiveSpeaker == id})
 	}
 	for id := range c.tiles {
 		if !seen[id] {
 			delete(c.tiles, id)
-			changed = true
 		}
 	}
+	if len(hidden) > 0 {
+		c.more.render(s, hidden)
+		objs = append(objs, c.more.obj)
+	}
 	objs = append(objs, c.self.obj) // the self-view is the last tile
-	if changed {
+	if !slices.Equal(objs, c.grid.Objects) {
 		c.grid.Objects = objs
 		c.grid.Refresh()
 	}
@@ -143,8 +156,12 @@ func (c *callScreen) render(s store.State, fr *frames.Store) {
 	} else {
 		c.waiting.Hide()
 	}
-	c.self.render(tileInfo{Name: s.Settings.Name + " (you)", Muted: s.MicMuted, LevelDB: s.MicLevelDB,
-		HasVideo: !s.CameraOff, Hand: s.HandRaised})
+	selfInfo := tileInfo{Name: s.Settings.Name + " (you)", Muted: s.MicMuted, LevelDB: s.MicLevelDB,
+		HasVideo: !s.CameraOff, Hand: s.HandRaised, Badge: s.Sending.Label()}
+	if s.CameraOff {
+		selfInfo.Badge, selfInfo.VideoOff = "", "Camera off"
+	}
+	c.self.render(selfInfo)
 
 	toggle := func(b *widget.Button, on bool, onText, offText string, onIcon, offIcon fyne.Resource) {
 		text, icon, imp := offText, offIcon, widget.MediumImportance
@@ -171,6 +188,9 @@ func (c *callScreen) render(s store.State, fr *frames.Store) {
 	case store.PanelSettings:
 		panel = c.settingsPanel
 		c.form.render(s)
+	case store.PanelStats:
+		panel = c.stats.obj
+		c.stats.render(s)
 	}
 	if panel == nil {
 		if len(c.side.Objects) > 0 {
@@ -302,5 +322,43 @@ func (l *widthLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	for _, o := range objs {
 		o.Resize(size)
 		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
+// moreTile stands for the remotes beyond the tile limit: "+N more" and
+// their names; tapping it opens the participants panel.
+type moreTile struct {
+	obj   fyne.CanvasObject
+	count *canvas.Text
+	names *canvas.Text
+}
+
+func newMoreTile(open func()) *moreTile {
+	m := &moreTile{count: canvas.NewText("", color.White), names: canvas.NewText("", color.NRGBA{0xd8, 0xdc, 0xe4, 0xff})}
+	m.count.TextSize, m.count.TextStyle.Bold, m.count.Alignment = 30, true, fyne.TextAlignCenter
+	m.names.TextSize, m.names.Alignment = 13, fyne.TextAlignCenter
+	bg := canvas.NewRectangle(tileBG)
+	bg.CornerRadius = 6
+	btn := widget.NewButton("", open)
+	btn.Importance = widget.LowImportance
+	m.obj = container.NewStack(bg, btn, container.NewCenter(container.NewVBox(m.count, m.names)))
+	return m
+}
+
+func (m *moreTile) render(s store.State, hidden []string) {
+	names := make([]string, 0, 3)
+	for _, id := range hidden {
+		if len(names) == 3 {
+			names = append(names, "…")
+			break
+		}
+		r, _ := s.Remote(id)
+		names = append(names, r.Name)
+	}
+	count, list := fmt.Sprintf("+%d more", len(hidden)), strings.Join(names, ", ")
+	if m.count.Text != count || m.names.Text != list {
+		m.count.Text, m.names.Text = count, list
+		m.count.Refresh()
+		m.names.Refresh()
 	}
 }

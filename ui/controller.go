@@ -212,7 +212,7 @@ func (c *Controller) applyDevices(s store.Settings) {
 
 func (c *Controller) applyToggles(s store.State) {
 	c.mu.Lock()
-	v, a := c.video, c.audio
+	v, a, sess := c.video, c.audio, c.sess
 	c.mu.Unlock()
 	muted, off := s.Settings.JoinMuted, s.Settings.JoinCameraOff
 	if s.Screen == store.ScreenCall {
@@ -220,6 +220,9 @@ func (c *Controller) applyToggles(s store.State) {
 	}
 	if v != nil {
 		v.SetOff(off)
+	}
+	if sess != nil && s.Screen == store.ScreenCall {
+		go sess.SetCameraOff(off) // others show "Camera off", not black
 	}
 	if a != nil {
 		a.SetMuted(muted)
@@ -378,9 +381,26 @@ func (c *Controller) join() {
 				return
 			case <-t.C:
 				c.st.Dispatch(sess.Tick())
+				c.applyVisibility(sess)
 			}
 		}
 	}()
+}
+
+// applyVisibility asks the server for the video of the remotes whose
+// tiles are shown and for none of the others (store.ShownRemotes).
+func (c *Controller) applyVisibility(sess *session.Session) {
+	shown, hidden := store.ShownRemotes(c.st.State())
+	for _, id := range shown {
+		if err := sess.SetVisible(id, true); err != nil {
+			c.d.Log.Debug("subscribe", "participant", id, "err", err)
+		}
+	}
+	for _, id := range hidden {
+		if err := sess.SetVisible(id, false); err != nil {
+			c.d.Log.Debug("subscribe", "participant", id, "err", err)
+		}
+	}
 }
 
 func (c *Controller) onEvent(e participant.Event) {

@@ -22,6 +22,7 @@ var Shortcuts = []Shortcut{
 	{fyne.KeyH, fyne.KeyModifierControl, "Ctrl+H: raise or lower your hand", store.ToggleHand{}},
 	{fyne.KeyC, fyne.KeyModifierControl | fyne.KeyModifierAlt, "Ctrl+Alt+C: chat panel", store.ShowPanel{Panel: store.PanelChat}},
 	{fyne.KeyP, fyne.KeyModifierControl | fyne.KeyModifierAlt, "Ctrl+Alt+P: participants panel", store.ShowPanel{Panel: store.PanelParticipants}},
+	{fyne.KeyS, fyne.KeyModifierControl | fyne.KeyModifierAlt, "Ctrl+Alt+S: call stats panel", store.ShowPanel{Panel: store.PanelStats}},
 }
 
 func registerShortcuts(c fyne.Canvas, dispatch func(store.Action)) {

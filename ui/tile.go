@@ -31,19 +31,23 @@ var (
 // name, mute badge, level meter, connection quality, raised hand, and a
 // green border while they speak.
 type tile struct {
-	id      string
-	obj     fyne.CanvasObject
-	img     *canvas.Image
-	avatar  *fyne.Container
-	initial *canvas.Text
-	name    *canvas.Text
-	muted   *widget.Icon
-	level   *canvas.Rectangle
-	levelW  float32
-	quality [3]*canvas.Rectangle
-	hand    *canvas.Text
-	handBox *fyne.Container
-	border  *canvas.Rectangle
+	id       string
+	obj      fyne.CanvasObject
+	img      *canvas.Image
+	avatar   *fyne.Container
+	initial  *canvas.Text
+	name     *canvas.Text
+	muted    *widget.Icon
+	level    *canvas.Rectangle
+	levelW   float32
+	quality  [3]*canvas.Rectangle
+	qLabel   *canvas.Text // "Poor · loss 14%" beside the bars (fair and poor only)
+	offText  *canvas.Text // why the video is off, under the initials
+	badge    *canvas.Text // top right: our sending state on the self tile
+	badgeBox *fyne.Container
+	hand     *canvas.Text
+	handBox  *fyne.Container
+	border   *canvas.Rectangle
 }
 
 func newTile(id string) *tile {
@@ -53,7 +57,11 @@ func newTile(id string) *tile {
 	t.initial = canvas.NewText("", color.White)
 	t.initial.TextSize = 36
 	t.initial.TextStyle.Bold = true
-	t.avatar = container.NewCenter(container.New(&squareLayout{side: 96}, circle, container.NewCenter(t.initial)))
+	t.offText = canvas.NewText("", color.NRGBA{0xd8, 0xdc, 0xe4, 0xff})
+	t.offText.TextSize = 14
+	t.offText.Alignment = fyne.TextAlignCenter
+	t.avatar = container.NewCenter(container.NewVBox(container.New(&squareLayout{side: 96}, circle, container.NewCenter(t.initial)),
+		container.NewCenter(t.offText)))
 	t.name = canvas.NewText("", color.White)
 	t.name.TextSize = 13
 	t.muted = widget.NewIcon(theme.VolumeMuteIcon())
@@ -69,17 +77,25 @@ func newTile(id string) *tile {
 	t.hand = canvas.NewText("", color.NRGBA{0xff, 0xd0, 0x40, 0xff})
 	t.hand.TextSize = 15
 	t.hand.TextStyle.Bold = true
+	t.qLabel = canvas.NewText("", qualityCols[store.QualityUnknown])
+	t.qLabel.TextSize = 12
+	t.qLabel.TextStyle.Bold = true
+	t.qLabel.Hide()
 	bottom := container.NewStack(canvas.NewRectangle(barBG),
-		container.NewHBox(t.muted, t.name, layout.NewSpacer(), container.NewCenter(meter), q))
+		container.NewHBox(t.muted, t.name, layout.NewSpacer(), container.NewCenter(meter), container.NewCenter(t.qLabel), q))
 	t.border = canvas.NewRectangle(color.Transparent)
 	t.border.StrokeWidth = 3
 	t.border.CornerRadius = 6
 	bg := canvas.NewRectangle(tileBG)
 	bg.CornerRadius = 6
-	handBadge := container.NewHBox(container.NewStack(canvas.NewRectangle(barBG), container.NewPadded(t.hand)), layout.NewSpacer())
-	t.handBox = handBadge
-	handBadge.Hide()
-	t.obj = container.NewStack(bg, t.avatar, t.img, container.NewBorder(handBadge, bottom, nil, nil), t.border)
+	t.handBox = container.NewStack(canvas.NewRectangle(barBG), container.NewPadded(t.hand))
+	t.handBox.Hide()
+	t.badge = canvas.NewText("", color.White)
+	t.badge.TextSize = 12
+	t.badgeBox = container.NewStack(canvas.NewRectangle(barBG), container.NewPadded(t.badge))
+	t.badgeBox.Hide()
+	top := container.NewHBox(t.handBox, layout.NewSpacer(), t.badgeBox)
+	t.obj = container.NewStack(bg, t.avatar, t.img, container.NewBorder(top, bottom, nil, nil), t.border)
 	return t
 }
 
@@ -105,6 +121,12 @@ type tileInfo struct {
 	Hand     bool
 	Speaking bool
 	ShowQ    bool
+	// QualityReason is shown beside the bars when fair or poor.
+	QualityReason string
+	// VideoOff says why there is no video (under the initials).
+	VideoOff string
+	// Badge is shown top right (the self tile's sending state).
+	Badge string
 }
 
 func (t *tile) render(in tileInfo) {
@@ -148,6 +170,28 @@ func (t *tile) render(in tileInfo) {
 			r.Refresh()
 		}
 	}
+	ql := ""
+	if in.ShowQ && (in.Quality == store.QualityFair || in.Quality == store.QualityPoor) {
+		ql = store.QualityLabel(in.Quality, in.QualityReason)
+	}
+	if ql != t.qLabel.Text || (ql != "") != t.qLabel.Visible() || (ql != "" && t.qLabel.Color != qualityCols[in.Quality]) {
+		t.qLabel.Text = ql
+		if ql != "" {
+			t.qLabel.Color = qualityCols[in.Quality]
+		}
+		t.qLabel.Hidden = ql == ""
+		t.qLabel.Refresh()
+	}
+	if t.offText.Text != in.VideoOff {
+		t.offText.Text = in.VideoOff
+		t.offText.Refresh()
+	}
+	if t.badge.Text != in.Badge || (in.Badge != "") != t.badgeBox.Visible() {
+		t.badge.Text = in.Badge
+		t.badgeBox.Hidden = in.Badge == ""
+		t.badge.Refresh()
+		t.badgeBox.Refresh()
+	}
 	if in.Hand != t.handBox.Visible() {
 		t.hand.Text = "Hand raised"
 		t.handBox.Hidden = !in.Hand
@@ -168,7 +212,11 @@ func qualityText(r store.Remote) string {
 	if r.Quality == store.QualityUnknown {
 		return "connecting"
 	}
-	return fmt.Sprintf("%s (%.0f fps, %.1f%% loss, %.0f ms jitter)", r.Quality, r.FPS, r.LossPct, r.JitterMs)
+	t := store.QualityLabel(r.Quality, r.QualityReason)
+	if off := store.VideoOffText(r); off != "" {
+		return t + " · " + off
+	}
+	return t + fmt.Sprintf(" (%.0f fps, %.1f%% loss, %.0f ms jitter)", r.FPS, r.LossPct, r.JitterMs)
 }
 
 // gridLayout arranges tiles in the largest equal 4:3 cells that fit, in

@@ -9,14 +9,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pion/webrtc/v4"
 	"image"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/podiumhq/podium/media/participant"
 	"github.com/podiumhq/podium/media/rtcapi"
@@ -59,8 +62,11 @@ type Config struct {
 	// OnPlaybackError is told once when no sound card can play.
 	OnPlaybackError func(error)
 	// Tap, when set, sees every mixed 20 ms frame (tests).
-	Tap    func([]int16)
-	Logger *slog.Logger
+	Tap func([]int16)
+	// Interceptors, when set, adds RTP interceptors nearest the network
+	// (tests impair the uplink with ui/netsim).
+	Interceptors func(*webrtc.MediaEngine, *interceptor.Registry) error
+	Logger       *slog.Logger
 }
 
 // Session is a joined call.
@@ -71,6 +77,9 @@ type Session struct {
 	player *audioout.Player
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// camOff: our camera is off by our choice (quality.go).
+	camOff  atomic.Bool
+	quality qualityHistory
 }
 
 // Join connects and joins. Errors are worded for the user.
@@ -79,8 +88,18 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 		cfg.Frames = frames.New()
 	}
 	s := &Session{cfg: cfg, mix: mixer.New()}
+	// Adaptive: GCC bandwidth estimation and the resolution/frame-rate
+	// ladder down to audio only (media/adapt); Sending reports it.
 	pc := participant.Config{URL: cfg.URL, Token: cfg.Token, Room: cfg.Room, Name: cfg.Name,
-		API: rtcapi.Options{LoopbackOnly: cfg.Loopback}, ICE: cfg.ICE, Logger: cfg.Logger,
+		API: rtcapi.Options{LoopbackOnly: cfg.Loopback, ConfigureInterceptors: cfg.Interceptors}, ICE: cfg.ICE, Logger: cfg.Logger,
+		Adaptive: true,
+		OnAdapt: func(st participant.AdaptState) {
+			// Coming back from audio only announces the camera on: while
+			// we keep it off ourselves, say so again.
+			if !st.Decision.AudioOnly() && s.camOff.Load() && s.p != nil {
+				go s.announceCamera(true)
+			}
+		},
 		OnVideoFrame: func(from, track string, img *image.YCbCr) {
 			if track == participant.ScreenTrackID {
 				from = ScreenKey(from)
@@ -89,7 +108,11 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 		},
 		OnAudio: s.mix.Push,
 		OnEvent: func(e participant.Event) {
+			if e.Type == protocol.TypeParticipantJoined && s.camOff.Load() && s.p != nil {
+				go s.announceCamera(true) // the newcomer has not heard it
+			}
 			if e.Type == protocol.TypeParticipantLeft {
+				s.quality.forget(e.Participant.ID)
 				s.mix.Remove(e.Participant.ID)
 				cfg.Frames.Remove(e.Participant.ID)
 				cfg.Frames.Remove(ScreenKey(e.Participant.ID))
@@ -182,19 +205,38 @@ func (s *Session) Tick() store.MediaTick {
 		}
 		t.Remotes[m.ID] = rm
 	}
-	for _, ts := range s.p.Stats() {
-		rm, ok := t.Remotes[ts.From]
+	now := time.Now()
+	byFrom := map[string][]participant.TrackQuality{}
+	for _, tq := range s.p.Quality() {
+		byFrom[tq.From] = append(byFrom[tq.From], tq)
+	}
+	for id, tracks := range byFrom {
+		rm, ok := t.Remotes[id]
 		if !ok {
 			continue
 		}
-		if ts.Kind == "video" || rm.Quality == store.QualityUnknown {
-			rm.Quality, rm.LossPct, rm.JitterMs = Quality(ts)
-			if ts.Kind == "video" {
-				rm.FPS = ts.FPS
+		q, reason, off, offReason := remoteGrade(tracks)
+		g := s.quality.hold(id, grade{at: now, q: q, reason: reason})
+		rm.Quality, rm.QualityReason, rm.VideoOff, rm.VideoOffReason = g.q, g.reason, off, offReason
+		if off != "" {
+			rm.HasVideo = false
+		}
+		for _, tq := range tracks {
+			if tq.Track == participant.ScreenTrackID {
+				continue
+			}
+			rm.Tracks = append(rm.Tracks, trackStat(tq))
+			if tq.Kind == "video" {
+				rm.FPS, rm.LossPct, rm.JitterMs = tq.FPS, tq.LossPct, tq.JitterMs
+			} else if rm.LossPct == 0 && rm.JitterMs == 0 {
+				rm.LossPct, rm.JitterMs = tq.LossPct, tq.JitterMs
 			}
 		}
-		t.Remotes[ts.From] = rm
+		sortTracks(rm.Tracks)
+		t.Remotes[id] = rm
 	}
+	snd := s.Sending()
+	t.Sending = &snd
 	return t
 }
 

@@ -59,6 +59,13 @@ type Remote struct {
 	LossPct        float64
 	JitterMs       float64
 	Hand           bool
+	// QualityReason is the indicator's short reason ("loss 14%").
+	QualityReason string
+	// VideoOff says why their video is off (VideoOff*; "" when on), with
+	// the sender's reason for VideoOffSender.
+	VideoOff, VideoOffReason string
+	// Tracks are their tracks' live statistics (the stats panel).
+	Tracks []TrackStat
 }
 
 // Toast is a short message shown over the window.
@@ -116,6 +123,11 @@ type State struct {
 	// ScreenFrom is the participant whose shared screen is on the stage
 	// ("" none; SelfID while sharing ourselves).
 	ScreenFrom string
+	// Sending is our own camera's adaptation state (self tile, stats).
+	Sending Sending
+	// TileLimit overrides how many remote tiles are shown (0: TileLimit's
+	// defaults).
+	TileLimit int
 }
 
 // Remote returns the remote with id.
@@ -173,6 +185,8 @@ type (
 		ActiveSpeaker string
 		// ScreenFrom is a remote whose shared screen is arriving ("" none).
 		ScreenFrom string
+		// Sending is our camera's adaptation state (nil: unchanged).
+		Sending *Sending
 	}
 	// Notify shows a toast; DismissToast removes one.
 	Notify struct {
@@ -213,6 +227,10 @@ type RemoteMedia struct {
 	FPS      float64
 	LossPct  float64
 	JitterMs float64
+	// QualityReason, VideoOff, VideoOffReason and Tracks: see Remote.
+	QualityReason            string
+	VideoOff, VideoOffReason string
+	Tracks                   []TrackStat
 }
 
 func (Navigate) action()             {}
@@ -288,7 +306,7 @@ func Reduce(s State, a Action) State {
 		s.SelfID, s.SelfName = a.SelfID, a.SelfName
 		s.MicMuted, s.CameraOff = s.Settings.JoinMuted, s.Settings.JoinCameraOff
 		s.HandRaised, s.ScreenShare, s.Panel, s.Remotes, s.ActiveSpeaker = false, false, PanelNone, nil, ""
-		s.ScreenFrom = ""
+		s.ScreenFrom, s.Sending = "", Sending{}
 	case Failed:
 		s.Busy, s.Error = "", a.Message
 		s = s.toast(a.Message, true)
@@ -296,7 +314,7 @@ func Reduce(s State, a Action) State {
 		s.Busy = "Leaving…"
 	case Left:
 		s.Busy, s.Screen, s.Remotes, s.ActiveSpeaker, s.Panel = "", ScreenStart, nil, "", PanelNone
-		s.ScreenShare, s.ScreenFrom = false, ""
+		s.ScreenShare, s.ScreenFrom, s.Sending = false, "", Sending{}
 		if s.Hosting {
 			s.Screen = ScreenPreJoin
 		}
@@ -386,6 +404,9 @@ func Reduce(s State, a Action) State {
 		}
 	case MediaTick:
 		s.MicLevelDB, s.ActiveSpeaker = a.MicLevelDB, a.ActiveSpeaker
+		if a.Sending != nil {
+			s.Sending = *a.Sending
+		}
 		// Our own share has the stage; otherwise a remote's share.
 		if !s.ScreenShare && s.ScreenFrom != a.ScreenFrom {
 			s.ScreenFrom = a.ScreenFrom
@@ -398,6 +419,7 @@ func Reduce(s State, a Action) State {
 			if m, ok := a.Remotes[r.ID]; ok {
 				r.LevelDB, r.Muted, r.HasVideo, r.Quality = m.LevelDB, m.Muted, m.HasVideo, m.Quality
 				r.FPS, r.LossPct, r.JitterMs = m.FPS, m.LossPct, m.JitterMs
+				r.QualityReason, r.VideoOff, r.VideoOffReason, r.Tracks = m.QualityReason, m.VideoOff, m.VideoOffReason, m.Tracks
 			}
 			out[i] = r
 		}
@@ -414,6 +436,8 @@ func Reduce(s State, a Action) State {
 		s.Toasts = out
 	case ClearError:
 		s.Error = ""
+	case SetTileLimit:
+		s.TileLimit = a.N
 	}
 	return s
 }
