@@ -1,13 +1,18 @@
 //go:build impair
 
 // This file is built only with -tags impair (make test-impair); it stays
-// out of make test until it passes twice in a row. Last run (pacer nearest
-// the network, so retransmissions are paced): loss 5 % and 15 % held
-// 640x480@30; 1 Mbit/s cap settled in 0.5 s; 640x480@30 again 10.5 s after
-// the 300 kbit/s cap was raised; a poor subscriber did not lower the good
-// one (30 fps). Still failing: under the 300 kbit/s cap GCC's estimate
-// (~280 kbit/s) lets the ladder probe 640x480@15, which overshoots, so the
-// sender settled under the cap only after 17 s (limit 10 s).
+// out of make test until it passes twice in a row. Runs on 2026-11-30 (2
+// cores shared with other builds): loss 5 % held 640x480@30; 15 % went
+// down to 320x240@15; the 5 s cut of the publisher's link (TCP and UDP)
+// resumed by itself, video at the good subscriber 2 s after the link came
+// back, the hand and the chat message sent during the cut arrived once
+// (TCP survived the cut: no reconnect, no ICE restart was needed). Still
+// failing, and varying from run to run: after the loss phase pion's GCC
+// estimate stays at 100 kbit/s while 320x240@15's encoder sends 20-30
+// kbit/s (its averageLoss decays only with feedback, so the ladder never
+// sees "calm" and does not probe up): recovery to 640x480@30 took 24.6 s
+// in one run and did not happen in another; the 300 kbit/s cap settled in
+// 0.5 s in one run and 17 s in another.
 
 package impairtest
 
@@ -17,6 +22,7 @@ import (
 	"github.com/podiumhq/podium/internal/netnstest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -87,7 +93,7 @@ func TestImpairLinks(t *testing.T) {
 
 // startChild re-executes TestImpairLinks as role in a new network namespace.
 func startChild(t *testing.T, role string, env []string, onLine func(string)) (*exec.Cmd, func() error) {
-	c := netnstest.Start(t, "TestImpairLinks", 170*time.Second, append([]string{roleEnv + "=" + role}, env...), onLine)
+	c := netnstest.Start(t, "TestImpairLinks", 220*time.Second, append([]string{roleEnv + "=" + role}, env...), onLine)
 	return c.Cmd, c.Wait
 }
 
@@ -148,13 +154,22 @@ func runServer(t *testing.T) {
 		return s
 	}
 
+	trigger := filepath.Join(t.TempDir(), "cut") // the client acts during the link cut when this appears
 	start := time.Now()
 	var mu sync.Mutex
 	var pubs []pubSample
+	var cutLines []string
 	var poorF, poorK float64
 	poorL := "-"
 	cmd, wait := startChild(t, "client", []string{hostNS + "=" + os.Getenv(hostNS),
-		"PODIUM_IMPAIR_URL=" + h.URL(), "PODIUM_IMPAIR_PUB=" + tok("pub")}, func(l string) {
+		"PODIUM_IMPAIR_URL=" + h.URL(), "PODIUM_IMPAIR_PUB=" + tok("pub"), "PODIUM_IMPAIR_TRIGGER=" + trigger}, func(l string) {
+		if strings.HasPrefix(l, "CUT ") {
+			mu.Lock()
+			cutLines = append(cutLines, l)
+			mu.Unlock()
+			t.Logf("[client] %s", l)
+			return
+		}
 		if m := lineRE.FindStringSubmatch(l); m != nil {
 			a := func(i int) int { n, _ := strconv.Atoi(m[i]); return n }
 			mu.Lock()
@@ -184,7 +199,7 @@ func runServer(t *testing.T) {
 	defer func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = wait() }()
 
 	// The good subscriber, inside S.
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 190*time.Second)
 	defer cancel()
 	var good *participant.Participant
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
@@ -284,9 +299,55 @@ func runServer(t *testing.T) {
 	layer, _ := h.SFU.SubscriberLayer("impair", "pub/camera", "poor")
 	sh(t, "tc", "qdisc", "del", "dev", ifSP, "root")
 
+	// The publisher's link is cut for 5 s (every packet, TCP and UDP, both
+	// ways); meanwhile the publisher raises its hand and sends a chat
+	// message. Then the link comes back.
+	inC("nft", "add", "chain", "inet", "impair", "in", "{ type filter hook input priority 0 ; }")
+	inC("nft", "flush", "chain", "inet", "impair", "out")
+	inC("nft", "add", "rule", "inet", "impair", "out", "drop")
+	inC("nft", "add", "rule", "inet", "impair", "in", "drop")
+	if err := os.WriteFile(trigger, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = phase("cut5s", 5*time.Second)
+	inC("nft", "flush", "chain", "inet", "impair", "out")
+	inC("nft", "flush", "chain", "inet", "impair", "in")
+	restored := time.Since(start)
+	cutOK := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		_, _ = phase("restored", 2*time.Second)
+		gs := goodsIn(restored, time.Since(start))
+		st := good.RoomState()
+		hands, chats := 0, 0
+		for _, q := range st.Queue {
+			if q.ID == "pub" {
+				hands++
+			}
+		}
+		for _, m := range st.Chat {
+			if m.Text == "sent during the cut" {
+				chats++
+			}
+		}
+		if len(gs) > 0 && gs[len(gs)-1].vfps >= 5 && hands == 1 && chats == 1 {
+			cutOK = true
+			t.Logf("RESULT cut5s: video at the good subscriber again (%.0f fps), the hand and the chat message arrived once, %.1f s after the link came back",
+				gs[len(gs)-1].vfps, (time.Since(start) - restored).Seconds())
+			break
+		}
+	}
+	mu.Lock()
+	t.Logf("RESULT cut5s: client: %v", cutLines)
+	mu.Unlock()
+	if !cutOK {
+		st := good.RoomState()
+		t.Errorf("5 s link cut: the call did not resume within 30 s (queue %+v, %d chat messages)", st.Queue, len(st.Chat))
+	}
+
 	// ---- assertions ----
-	// Audio never stops at the good subscriber: no 1.5 s without a packet.
-	for i := 3; i < len(goods); i++ {
+	// Audio never stops at the good subscriber: no 1.5 s without a packet
+	// (before the link cut).
+	for i := 3; i < len(goods) && goods[i].at < pb; i++ {
 		if goods[i].apkts == goods[i-3].apkts {
 			t.Errorf("audio stalled at the good subscriber around t=%.1fs", goods[i].at.Seconds())
 			break
@@ -406,7 +467,7 @@ func runClient(t *testing.T) {
 	sh(t, "ip", "addr", "add", addrC+"/24", "dev", ifC)
 	sh(t, "ip", "link", "set", ifC, "up")
 	api := rtcapi.Options{Interfaces: []string{ifC}}
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Second)
 	defer cancel()
 	// A panning photo: real detail, so the encoder uses the bitrate it is given.
 	vid, err := source.Open(testdata.Require(t, "opencv/messi5.jpg"), 640, 480, 30)
@@ -425,6 +486,33 @@ func runClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Close()
+	go func() {
+		trigger := os.Getenv("PODIUM_IMPAIR_TRIGGER")
+		for ctx.Err() == nil {
+			if _, err := os.Stat(trigger); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		cut := time.Now()
+		fmt.Printf("CUT raising a hand and sending a chat message during the cut\n")
+		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			ack, err := pub.RaiseHand(rctx, time.Now())
+			fmt.Printf("CUT hand acknowledged after %.1f s: position %d err=%v\n", time.Since(cut).Seconds(), ack.Position, err)
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := pub.SendChat(rctx, participant.NewClientMsgID(), "sent during the cut")
+			fmt.Printf("CUT chat acknowledged after %.1f s: err=%v\n", time.Since(cut).Seconds(), err)
+		}()
+		wg.Wait()
+		fmt.Printf("CUT signaling reconnects %d, ICE restarts %d\n", pub.Reconnects(), pub.ICERestarts())
+	}()
 	for ctx.Err() == nil {
 		time.Sleep(500 * time.Millisecond)
 		a := pub.Adaptation()
@@ -447,7 +535,7 @@ func runPoor(t *testing.T) {
 	sh(t, "ip", "link", "set", ifP, "up")
 	sh(t, "ip", "route", "add", "default", "via", addrSP) // the server listens on addrS
 	api := rtcapi.Options{Interfaces: []string{ifP}}
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Second)
 	defer cancel()
 	var poor *participant.Participant
 	var err error
