@@ -412,6 +412,18 @@ func (c *Controller) onEvent(e participant.Event) {
 		c.st.Dispatch(store.RemoteJoined{ID: e.Participant.ID, Name: e.Participant.Name, Role: string(e.Participant.Role)})
 	case e.Type == protocol.TypeParticipantLeft:
 		c.st.Dispatch(store.RemoteLeft{ID: e.Participant.ID})
+	case e.Type == participant.EventReconnecting:
+		// The participant reconnects by itself (resume token, new media
+		// session); the call stays on screen meanwhile.
+		c.st.Dispatch(store.Notify{Text: "Connection lost — reconnecting…", Error: true})
+	case e.Type == participant.EventReconnected:
+		c.st.Dispatch(store.Notify{Text: "Reconnected"})
+	case e.Type == protocol.TypeQualityWarning && e.Warning != nil:
+		what := "your network is dropping video"
+		if e.Warning.Reason == protocol.ReasonCPU {
+			what = "your computer cannot keep up with the camera"
+		}
+		c.st.Dispatch(store.Notify{Text: "Video quality lowered: " + what})
 	case e.Error != nil && e.Error.Code == "disconnected":
 		go c.leave("Disconnected from the server: " + e.Error.Message + ". Join again when it is back.")
 	case e.Error != nil:
