@@ -248,6 +248,13 @@ func avg(old, sample float64, first bool) float64 {
 func (p *Pool) work(s *Segmenter) {
 	defer p.wg.Done()
 	var rgb []byte
+	// With smoothing, the raw mask is only read by publish (the Smoother
+	// returns a new mask), so each worker reuses one buffer for it.
+	var scratch []float32
+	if p.opts.Smoothing > 0 {
+		w, h := s.Size()
+		scratch = make([]float32, w*h)
+	}
 	for {
 		p.mu.Lock()
 		for !p.hasPend && !p.closed {
@@ -269,7 +276,12 @@ func (p *Pool) work(s *Segmenter) {
 		if err == nil {
 			rgb = s.RGB(rgb)
 			t1 = time.Now()
-			raw, err = s.Infer()
+			if scratch != nil {
+				raw = Mask{W: s.w, H: s.h, Conf: scratch}
+				err = s.InferInto(scratch)
+			} else {
+				raw, err = s.Infer()
+			}
 			t2 = time.Now()
 		}
 		if err != nil {

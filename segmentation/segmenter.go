@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/draw"
 	"io"
+	"math"
 	"os"
 
 	"gocv.io/x/gocv"
@@ -27,6 +28,8 @@ type Segmenter struct {
 	net           gocv.Net
 	w, h          int
 	input, output string
+	// logits is the input of the model's final Sigmoid (see Infer), or "".
+	logits string
 
 	resized gocv.Mat // model-size 8-bit, 4 or 3 channels
 	mid     gocv.Mat // 2W x 2H intermediate of downscale
@@ -66,10 +69,21 @@ func NewSegmenter(modelPath string) (*Segmenter, error) {
 		net.Close()
 		return nil, fmt.Errorf("%s: OpenCV returned an empty network", modelPath)
 	}
+	// OpenCV aborts the process when asked for a layer it does not have, so
+	// the logits layer is used only under a name the network lists.
+	logits := ""
+	if len(info.logitsNodes) > 0 {
+		for _, n := range info.logitsNodes {
+			if hasLayer(&net, n) {
+				logits = n
+				break
+			}
+		}
+	}
 	_ = net.SetPreferableBackend(gocv.NetBackendOpenCV)
 	_ = net.SetPreferableTarget(gocv.NetTargetCPU)
 	s := &Segmenter{
-		net: net, w: info.w, h: info.h, input: info.input, output: info.output,
+		net: net, w: info.w, h: info.h, input: info.input, output: info.output, logits: logits,
 		resized: gocv.NewMat(), mid: gocv.NewMat(), rgb: gocv.NewMat(), blob: gocv.NewMat(),
 	}
 	for i := range s.planes {
@@ -278,26 +292,89 @@ func (s *Segmenter) RGB(dst []byte) []byte {
 }
 
 // Infer runs the network on the frame from the last Prepare and returns its
-// mask (a fresh slice, values clamped to 0..1).
+// mask (a fresh slice, values in 0..1).
+//
+// When the model ends in a Sigmoid (the converted selfie models do), the
+// network is run only up to that layer's input and the logistic function is
+// applied here, from a table with linear interpolation (max error 3e-6),
+// while the values are copied out: OpenCV 4.6 (Debian's SSE2 baseline build)
+// spends about 0.19 ms on the 65,536 exponentials of the 256x256 output.
 func (s *Segmenter) Infer() (Mask, error) {
-	if !s.ready {
-		return Mask{}, errors.New("segmentation: Infer without a prepared frame")
+	m := Mask{W: s.w, H: s.h, Conf: make([]float32, s.w*s.h)}
+	if err := s.InferInto(m.Conf); err != nil {
+		return Mask{}, err
 	}
-	blob := gocv.BlobFromImage(s.rgb, 1.0/255, image.Pt(s.w, s.h), gocv.NewScalar(0, 0, 0, 0), false, false)
-	defer blob.Close()
-	s.net.SetInput(blob, "")
-	out := s.net.Forward("")
+	return m, nil
+}
+
+// InferInto is [Segmenter.Infer] writing the W*H confidences into dst, for
+// callers that reuse a buffer.
+func (s *Segmenter) InferInto(dst []float32) error {
+	if !s.ready {
+		return errors.New("segmentation: Infer without a prepared frame")
+	}
+	if len(dst) != s.w*s.h {
+		return fmt.Errorf("segmentation: mask buffer has %d values, want %d", len(dst), s.w*s.h)
+	}
+	// The blob Mat is reused from frame to frame (cv::dnn::blobFromImages
+	// writes into it when the shape is unchanged).
+	gocv.BlobFromImages([]gocv.Mat{s.rgb}, &s.blob, 1.0/255, image.Pt(s.w, s.h), gocv.NewScalar(0, 0, 0, 0), false, false, gocv.MatTypeCV32F)
+	s.net.SetInput(s.blob, "")
+	out := s.net.Forward(s.logits)
 	defer out.Close()
 	v, err := out.DataPtrFloat32()
 	if err != nil {
-		return Mask{}, err
+		return err
 	}
-	if len(v) != s.w*s.h {
-		return Mask{}, fmt.Errorf("segmentation: network output has %d values, want %d", len(v), s.w*s.h)
+	if len(v) != len(dst) {
+		return fmt.Errorf("segmentation: network output has %d values, want %d", len(v), len(dst))
 	}
-	m := Mask{W: s.w, H: s.h, Conf: make([]float32, len(v))}
+	if s.logits != "" {
+		sigmoidInto(dst, v)
+		return nil
+	}
 	for i, c := range v {
-		m.Conf[i] = clamp01(c)
+		dst[i] = clamp01(c)
 	}
-	return m, nil
+	return nil
+}
+
+// Logistic-function table: sigTable[k] = 1/(1+exp(-x)) at x = sigLo + k/sigStep.
+const (
+	sigLo   = -16
+	sigHi   = 16
+	sigStep = 64
+)
+
+var sigTable = func() []float32 {
+	t := make([]float32, (sigHi-sigLo)*sigStep+2)
+	for k := range t {
+		x := sigLo + float64(k)/sigStep
+		t[k] = float32(1 / (1 + math.Exp(-x)))
+	}
+	return t
+}()
+
+// sigmoidInto sets dst[i] = 1/(1+exp(-x[i])) by linear interpolation in
+// sigTable (error at most h^2/8 * max|f”| = 2.9e-6 for h = 1/64; outside
+// [-16,16] the end values, within 1.2e-7 of 0 and 1; NaN gives 0).
+func sigmoidInto(dst, x []float32) {
+	tab := sigTable
+	last := float32(len(tab) - 2)
+	dst = dst[:len(x)]
+	for i, v := range x {
+		t := (v - sigLo) * sigStep
+		if !(t > 0) {
+			dst[i] = tab[0]
+			continue
+		}
+		if t >= last {
+			dst[i] = tab[len(tab)-2]
+			continue
+		}
+		k := int(t)
+		f := t - float32(k)
+		a := tab[k]
+		dst[i] = a + f*(tab[k+1]-a)
+	}
 }

@@ -59,25 +59,38 @@ func (s *Smoother) Apply(raw Mask, rgb []byte) Mask {
 	}
 	fresh := s.prev == nil || s.w != raw.W || s.h != raw.H || k == 0
 	haveRGB := len(rgb) == 3*len(raw.Conf) && len(s.prevRGB) == len(rgb)
-	if fresh {
+	switch {
+	case fresh:
 		copy(out.Conf, raw.Conf)
-	} else {
-		// In sums of three channel differences (0..765):
+	case !haveRGB:
+		prev := s.prev[:len(raw.Conf)]
+		for i, r := range raw.Conf {
+			out.Conf[i] = r + k*(prev[i]-r)
+		}
+	default:
+		// a (the previous mask's weight) as a function of the summed
+		// channel difference d = 3 * 255 * mean|RGB_t - RGB_t-1| (0..765),
+		// tabulated once per mask from the formula above.
 		lo := 3 * 255 * motion / 3
 		inv := 1 / (3 * 255 * motion * 2 / 3)
-		for i, r := range raw.Conf {
-			a := k
-			if haveRGB {
-				j := 3 * i
-				d := absDiff(rgb[j], s.prevRGB[j]) + absDiff(rgb[j+1], s.prevRGB[j+1]) + absDiff(rgb[j+2], s.prevRGB[j+2])
-				g := (float32(d) - lo) * inv
-				if g >= 1 {
-					a = 0
-				} else if g > 0 {
-					a = k * (1 - g)
-				}
+		var wt [766]float32
+		for d := range wt {
+			g := (float32(d) - lo) * inv
+			switch {
+			case g >= 1:
+				wt[d] = 0
+			case g > 0:
+				wt[d] = k * (1 - g)
+			default:
+				wt[d] = k
 			}
-			out.Conf[i] = a*s.prev[i] + (1-a)*r
+		}
+		prev := s.prev[:len(raw.Conf)]
+		cur, old := rgb[:3*len(raw.Conf)], s.prevRGB[:3*len(raw.Conf)]
+		for i, r := range raw.Conf {
+			j := 3 * i
+			d := absDiff(cur[j], old[j]) + absDiff(cur[j+1], old[j+1]) + absDiff(cur[j+2], old[j+2])
+			out.Conf[i] = r + wt[d]*(prev[i]-r)
 		}
 	}
 	s.w, s.h = raw.W, raw.H
@@ -95,10 +108,9 @@ func (s *Smoother) Apply(raw Mask, rgb []byte) Mask {
 }
 
 func absDiff(a, b byte) int {
-	if a > b {
-		return int(a - b)
-	}
-	return int(b - a)
+	d := int(a) - int(b)
+	m := d >> 63 // branch-free |d|
+	return (d ^ m) - m
 }
 
 // Refine applies a threshold with a feathered edge in place:

@@ -5,6 +5,9 @@ extern "C" {
 #endif
 void podium_set_num_threads(int n);
 int podium_get_num_threads(void);
+// podium_net_layer_id returns cv::dnn::Net::getLayerId(name) for a
+// cv::dnn::Net* (gocv's C.Net), -1 when there is no such layer.
+int podium_net_layer_id(void* net, const char* name);
 #ifdef __cplusplus
 }
 #endif

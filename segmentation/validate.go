@@ -69,6 +69,10 @@ func ValidateModelBytes(data []byte) error {
 type modelInfo struct {
 	input, output string
 	h, w          int
+	// logitsNodes lists the names OpenCV may give the layer that computes
+	// the input of the graph's final Sigmoid, when the output is computed by
+	// one (the converted selfie models); empty otherwise.
+	logitsNodes []string
 }
 
 func invalid(format string, args ...any) error {
@@ -202,6 +206,26 @@ func checkModel(data []byte) (*modelInfo, error) {
 
 	if !defined[out.Name] || consts[out.Name] != nil {
 		return nil, invalid("graph output %q is never computed (truncated file?)", out.Name)
+	}
+	var logits string
+	for k := range g.Nodes {
+		n := &g.Nodes[k]
+		if len(n.Outputs) == 1 && n.Outputs[0] == out.Name && n.OpType == "Sigmoid" &&
+			len(n.Inputs) == 1 && consts[n.Inputs[0]] == nil && n.Inputs[0] != in.Name {
+			logits = n.Inputs[0]
+		}
+	}
+	for k := range g.Nodes {
+		n := &g.Nodes[k]
+		if logits != "" && len(n.Outputs) == 1 && n.Outputs[0] == logits {
+			// OpenCV 4.6's ONNX importer names a layer "onnx_node!" + the
+			// node name, or after its first output when it has none.
+			name := n.Name
+			if name == "" {
+				name = n.Outputs[0]
+			}
+			info.logitsNodes = []string{"onnx_node!" + name, name}
+		}
 	}
 	return &info, nil
 }
