@@ -157,7 +157,11 @@ func (p *statsPanel) render(s store.State) {
 		if r.Quality == store.QualityUnknown {
 			qc = fg
 		}
-		setCanvasText(sr.quality, store.QualityLabel(r.Quality, r.QualityReason), qc)
+		ql := store.QualityLabel(r.Quality, r.QualityReason)
+		if r.Quality == store.QualityUnknown && len(r.Tracks) > 0 {
+			ql = "Not measured: nothing is received now"
+		}
+		setCanvasText(sr.quality, ql, qc)
 		off := store.VideoOffText(r)
 		setCanvasText(sr.off, off, fg)
 		if (off == "") != sr.off.Hidden {

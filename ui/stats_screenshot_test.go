@@ -18,6 +18,7 @@ import (
 	"github.com/podiumhq/podium/media/participant"
 	"github.com/podiumhq/podium/media/rtcapi"
 	"github.com/podiumhq/podium/media/source"
+	"github.com/podiumhq/podium/signaling/protocol"
 	"github.com/podiumhq/podium/ui/netsim"
 	"github.com/podiumhq/podium/ui/store"
 )
@@ -131,10 +132,14 @@ func TestScreenshotDegradedParticipant(t *testing.T) {
 		share, red := colourNear(img, bars, qualityCols[store.QualityPoor].(color.NRGBA), 40)
 		t.Logf("try %d: Bob %s (%q) before, %s (%q) after the capture; tile label %q; first bar %v: %.0f%% poor colour",
 			try, before.Quality, before.QualityReason, bobR.Quality, bobR.QualityReason, label, bars, 100*share)
-		if before.Quality == store.QualityPoor && bobR.Quality == store.QualityPoor && red && strings.HasPrefix(label, "Poor") {
+		// Alice's clean link shows jitter when the machine is busy: a
+		// picture where she is not poor contrasts better, if one comes.
+		a, _ := w.Store.State().Remote(aliceID)
+		if before.Quality == store.QualityPoor && bobR.Quality == store.QualityPoor && red && strings.HasPrefix(label, "Poor") &&
+			(a.Quality != store.QualityPoor || try >= 3) {
 			break
 		}
-		if try == 4 {
+		if try == 6 {
 			t.Fatalf("Bob's indicator on screen is not poor (store %s, label %q, %.0f%% of the first bar in the poor colour)", bobR.Quality, label, 100*share)
 		}
 		time.Sleep(time.Second)
@@ -167,14 +172,17 @@ func TestScreenshotDegradedParticipant(t *testing.T) {
 			t.Errorf("reason %q: loss under the fair threshold", bobR.QualityReason)
 		}
 	}
-	if off := store.VideoOffText(bobR); bobR.VideoOff != "" {
+	// The tile says why his video is off, as the store has it now (the
+	// window renders the store a moment after it changes).
+	waitFor(t, "Bob's tile to say what the store says about his video", 5*time.Second, func() bool {
 		var txt string
 		fyne.DoAndWait(func() { txt = w.call.tiles[bobID].offText.Text })
-		t.Logf("Bob's video is off (%s): tile says %q", bobR.VideoOff, txt)
-		if txt != off {
-			t.Errorf("Bob's tile says %q, want %q", txt, off)
+		r, _ := w.Store.State().Remote(bobID)
+		if r.VideoOff != "" {
+			t.Logf("Bob's video is off (%s, %q): tile says %q", r.VideoOff, r.VideoOffReason, txt)
 		}
-	}
+		return txt == store.VideoOffText(r)
+	})
 	// The stats panel shows Bob's packets lost, as the store holds them.
 	var cells []string
 	fyne.DoAndWait(func() {
@@ -245,4 +253,43 @@ func TestScreenshotDegradedParticipant(t *testing.T) {
 	if aliceBytes()-b2 < 10000 {
 		t.Errorf("Alice's video did not resume: %d bytes in 2 s", aliceBytes()-b2)
 	}
+
+	// Turning our camera off tells the others why: Alice's participant
+	// reports our video off by the sender (the user), not a black picture.
+	selfID := w.Store.State().SelfID
+	selfCam := func() (participant.TrackQuality, bool) {
+		for _, q := range alice.Quality() {
+			if q.From == selfID && q.Kind == "video" {
+				return q, true
+			}
+		}
+		return participant.TrackQuality{}, false
+	}
+	w.Store.Dispatch(store.ToggleCamera{})
+	waitFor(t, "Alice to see our camera off by us", 10*time.Second, func() bool {
+		q, ok := selfCam()
+		return ok && q.VideoOff == participant.OffBySender && q.SenderReason == protocol.ReasonUser
+	})
+	w.Store.Dispatch(store.ToggleCamera{})
+	waitFor(t, "Alice to see our camera on again", 10*time.Second, func() bool {
+		q, ok := selfCam()
+		return ok && q.VideoOff == ""
+	})
+	// And the other way: Alice turns hers off; her tile says so.
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	_, err = alice.Signaling().Send(ctx, protocol.TypeMediaState, protocol.MediaStateBody{Track: "camera", Off: true, Reason: protocol.ReasonUser})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "Alice's tile to say her camera is off", 10*time.Second, func() bool {
+		a, _ := w.Store.State().Remote(aliceID)
+		txt := ""
+		fyne.DoAndWait(func() {
+			if tl := w.call.tiles[aliceID]; tl != nil {
+				txt = tl.offText.Text
+			}
+		})
+		return a.VideoOff == store.VideoOffSender && !a.HasVideo && txt == "Camera off"
+	})
 }

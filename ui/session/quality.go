@@ -178,3 +178,13 @@ func (s *Session) Sending() store.Sending {
 func sortTracks(ts []store.TrackStat) {
 	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Kind < ts[j].Kind })
 }
+
+// cameraPoor: the camera track is there and graded poor.
+func cameraPoor(tracks []participant.TrackQuality) bool {
+	for _, tq := range tracks {
+		if tq.Kind == "video" && tq.Track != participant.ScreenTrackID && tq.Level == participant.QualityPoor {
+			return true
+		}
+	}
+	return false
+}

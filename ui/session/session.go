@@ -216,6 +216,9 @@ func (s *Session) Tick() store.MediaTick {
 			continue
 		}
 		q, reason, off, offReason := remoteGrade(tracks)
+		if off == "" && !rm.HasVideo && cameraPoor(tracks) {
+			off = store.VideoOffQuality // frames stopped before packets did
+		}
 		g := s.quality.hold(id, grade{at: now, q: q, reason: reason})
 		rm.Quality, rm.QualityReason, rm.VideoOff, rm.VideoOffReason = g.q, g.reason, off, offReason
 		if off != "" {
