@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -11,9 +12,10 @@ import (
 	"github.com/podiumhq/podium/ui/store"
 )
 
-// QualityHold: a remote's indicator shows the worst level of this long,
-// so a link that flickers between fair and poor reads as poor.
-const QualityHold = 3 * time.Second
+// QualityWindow: a remote's indicator shows the median level of this
+// long, so one late packet burst (jitter on a busy computer) does not turn
+// it poor, and a link that stays poor shows poor within about half of it.
+const QualityWindow = 3 * time.Second
 
 // qualityHistory remembers each remote's recent grades.
 type qualityHistory struct {
@@ -28,8 +30,8 @@ type grade struct {
 	reason string
 }
 
-// hold records g for id and returns the worst grade of the last
-// QualityHold (the newest among equals).
+// hold records g for id and returns the median grade of the last
+// QualityWindow (with the newest reason given for that level).
 func (h *qualityHistory) hold(id string, g grade) grade {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -38,7 +40,7 @@ func (h *qualityHistory) hold(id string, g grade) grade {
 	}
 	gs := append(h.seen[id], g)
 	i := 0
-	for i < len(gs) && g.at.Sub(gs[i].at) > QualityHold {
+	for i < len(gs) && g.at.Sub(gs[i].at) > QualityWindow {
 		i++
 	}
 	gs = gs[i:]
@@ -46,13 +48,23 @@ func (h *qualityHistory) hold(id string, g grade) grade {
 	if g.q == store.QualityUnknown {
 		return g
 	}
-	worst := g
+	var levels []store.Quality
 	for _, o := range gs {
-		if o.q != store.QualityUnknown && o.q < worst.q {
-			worst = o
+		if o.q != store.QualityUnknown {
+			levels = append(levels, o.q)
 		}
 	}
-	return worst
+	slices.Sort(levels)
+	med := levels[(len(levels)-1)/2] // the lower median: ties lean to worse
+	if med == g.q {
+		return g
+	}
+	for j := len(gs) - 1; j >= 0; j-- {
+		if gs[j].q == med {
+			return gs[j]
+		}
+	}
+	return g
 }
 
 func (h *qualityHistory) forget(id string) {
@@ -120,15 +132,21 @@ func remoteGrade(tracks []participant.TrackQuality) (q store.Quality, reason, of
 // SetCameraOff tells the room our camera is off (or on again) by our own
 // choice, so others show "Camera off" instead of a black picture.
 func (s *Session) SetCameraOff(off bool) {
-	prev := s.camOff.Swap(off)
-	if prev == off {
-		return
-	}
-	s.announceCamera(off)
+	s.camOff.Store(off)
+	s.syncCamera(false)
 }
 
-func (s *Session) announceCamera(off bool) {
+// syncCamera sends the camera's state as it is now, when it differs from
+// what was last sent (force: always). Sends are serialised and read the
+// state under the lock, so the last one sent is the latest.
+func (s *Session) syncCamera(force bool) {
 	if s.cfg.Video == nil {
+		return
+	}
+	s.camMu.Lock()
+	defer s.camMu.Unlock()
+	off := s.camOff.Load()
+	if !force && off == s.camSent {
 		return
 	}
 	b := protocol.MediaStateBody{Track: "camera", Off: off}
@@ -137,7 +155,9 @@ func (s *Session) announceCamera(off bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, _ = s.p.Signaling().Send(ctx, protocol.TypeMediaState, b)
+	if _, err := s.p.Signaling().Send(ctx, protocol.TypeMediaState, b); err == nil {
+		s.camSent = off
+	}
 }
 
 // SetVisible asks the server for a remote's camera at full (visible) or

@@ -44,25 +44,49 @@ func TestRemoteGrade(t *testing.T) {
 	}
 }
 
-func TestQualityHold(t *testing.T) {
+func TestQualityMedian(t *testing.T) {
 	var h qualityHistory
 	t0 := time.Now()
-	g := h.hold("a", grade{at: t0, q: store.QualityPoor, reason: "loss 14%"})
-	if g.q != store.QualityPoor {
-		t.Fatalf("first grade %v", g.q)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	// Good, with one poor spike: stays good.
+	var g grade
+	for i, q := range []store.Quality{store.QualityGood, store.QualityGood, store.QualityPoor, store.QualityGood, store.QualityGood} {
+		reason := ""
+		if q == store.QualityPoor {
+			reason = "jitter 80 ms"
+		}
+		g = h.hold("a", grade{at: at(200 * i), q: q, reason: reason})
+		if g.q != store.QualityGood {
+			t.Fatalf("sample %d: a lone spike shows %v", i, g.q)
+		}
 	}
-	// Fair a second later: poor is held.
-	if g = h.hold("a", grade{at: t0.Add(time.Second), q: store.QualityFair, reason: "loss 8%"}); g.q != store.QualityPoor || g.reason != "loss 14%" {
-		t.Fatalf("held grade %+v", g)
+	// Poor from now on: poor once it is most of the window, with its reason.
+	n := 0
+	for i := 5; ; i++ {
+		g = h.hold("a", grade{at: at(200 * i), q: store.QualityPoor, reason: "loss 14%"})
+		if g.q == store.QualityPoor {
+			break
+		}
+		if n++; n > 10 {
+			t.Fatalf("poor not shown after %d poor samples", n)
+		}
 	}
-	// Past the hold the newer grades count.
-	if g = h.hold("a", grade{at: t0.Add(QualityHold + 500*time.Millisecond), q: store.QualityGood}); g.q != store.QualityFair {
-		t.Fatalf("after the hold %+v, want fair (1 s old)", g)
+	if g.reason != "loss 14%" || n > 6 {
+		t.Fatalf("poor after %d samples, reason %q", n, g.reason)
 	}
-	if g = h.hold("a", grade{at: t0.Add(2*QualityHold + 2*time.Second), q: store.QualityGood}); g.q != store.QualityGood {
+	// Good again for a whole window: good.
+	for i := 30; i < 50; i++ {
+		g = h.hold("a", grade{at: at(200 * i), q: store.QualityGood})
+	}
+	if g.q != store.QualityGood {
 		t.Fatalf("recovered %+v", g)
 	}
 	if g = h.hold("b", grade{at: t0, q: store.QualityUnknown}); g.q != store.QualityUnknown {
 		t.Fatalf("unknown %+v", g)
+	}
+	// A fair reason is kept when fair is the median.
+	h.hold("c", grade{at: at(0), q: store.QualityFair, reason: "jitter 40 ms"})
+	if g = h.hold("c", grade{at: at(200), q: store.QualityGood}); g.q != store.QualityFair || g.reason != "jitter 40 ms" {
+		t.Fatalf("two samples, fair and good: %+v (the lower median leans to worse)", g)
 	}
 }

@@ -77,8 +77,12 @@ type Session struct {
 	player *audioout.Player
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// camOff: our camera is off by our choice (quality.go).
+	// camOff: our camera is off by our choice; camSent what the room was
+	// last told (quality.go).
 	camOff  atomic.Bool
+	camMu   sync.Mutex
+	camSent bool
+	joined  atomic.Bool // s.p is set (callbacks may run before)
 	quality qualityHistory
 }
 
@@ -96,8 +100,8 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 		OnAdapt: func(st participant.AdaptState) {
 			// Coming back from audio only announces the camera on: while
 			// we keep it off ourselves, say so again.
-			if !st.Decision.AudioOnly() && s.camOff.Load() && s.p != nil {
-				go s.announceCamera(true)
+			if !st.Decision.AudioOnly() && s.camOff.Load() && s.joined.Load() {
+				go s.syncCamera(true)
 			}
 		},
 		OnVideoFrame: func(from, track string, img *image.YCbCr) {
@@ -108,8 +112,8 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 		},
 		OnAudio: s.mix.Push,
 		OnEvent: func(e participant.Event) {
-			if e.Type == protocol.TypeParticipantJoined && s.camOff.Load() && s.p != nil {
-				go s.announceCamera(true) // the newcomer has not heard it
+			if e.Type == protocol.TypeParticipantJoined && s.camOff.Load() && s.joined.Load() {
+				go s.syncCamera(true) // the newcomer has not heard it
 			}
 			if e.Type == protocol.TypeParticipantLeft {
 				s.quality.forget(e.Participant.ID)
@@ -133,6 +137,7 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 		return nil, Explain(cfg.URL, err)
 	}
 	s.p = p
+	s.joined.Store(true)
 	if !cfg.NoPlayback {
 		pl, err := audioout.Open(cfg.Speaker)
 		if err != nil {
