@@ -46,6 +46,11 @@ func TestMain(m *testing.M) {
 	go func() {
 		code = m.Run()
 		fyne.Do(fyneApp.Quit)
+		// Run normally returns at once; Fyne 2.7's lifecycle queue can
+		// be left waiting on a main loop that already ended (seen once:
+		// the process hung after PASS), so exit regardless.
+		time.Sleep(10 * time.Second)
+		os.Exit(code)
 	}()
 	fyneApp.Run()
 	os.Exit(code)

@@ -67,6 +67,14 @@ func (h *qualityHistory) hold(id string, g grade) grade {
 	return g
 }
 
+// resetSubs forgets the layers asked (after a reconnect the server
+// starts every subscription at full; hidden tiles ask for none again).
+func (h *qualityHistory) resetSubs() {
+	h.mu.Lock()
+	h.subs = nil
+	h.mu.Unlock()
+}
+
 func (h *qualityHistory) forget(id string) {
 	h.mu.Lock()
 	delete(h.seen, id)

@@ -115,6 +115,14 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 			if e.Type == protocol.TypeParticipantJoined && s.camOff.Load() && s.joined.Load() {
 				go s.syncCamera(true) // the newcomer has not heard it
 			}
+			if e.Type == participant.EventReconnected && s.joined.Load() {
+				// A new media session: subscriptions start over, and
+				// the room hears our camera state again.
+				s.quality.resetSubs()
+				if s.camOff.Load() {
+					go s.syncCamera(true)
+				}
+			}
 			if e.Type == protocol.TypeParticipantLeft {
 				s.quality.forget(e.Participant.ID)
 				s.mix.Remove(e.Participant.ID)
