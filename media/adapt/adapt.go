@@ -344,7 +344,13 @@ func (c *Controller) Update(in Input) Decision {
 		} else if now.Sub(c.upStart) >= c.cfg.UpProbeHold {
 			c.upProbe = false
 			c.upWait = c.cfg.UpProbeAfter / 2
-			c.validated = max(c.validated, c.ladder[c.idx].MinBitrate*115/100+c.cfg.AudioReserve)
+			// A probe proves only what was sent: an encoder that
+			// undershot the rung's minimum did not test the link.
+			proved := c.ladder[c.idx].MinBitrate*115/100 + c.cfg.AudioReserve
+			if in.Throughput > 0 {
+				proved = min(proved, in.Throughput)
+			}
+			c.validated = max(c.validated, proved)
 			target = max(target, c.validated)
 			budget = target - c.cfg.AudioReserve
 			c.rungSince = now
@@ -405,7 +411,11 @@ func (c *Controller) Update(in Input) Decision {
 		}
 	}
 	c.updateCPU(in)
-	d := c.decision(budget)
+	// The encoder gets what traffic backs too (libwebrtc's target is also
+	// bounded by 1.5 x the acknowledged rate): an estimate inflated while
+	// the encoder undershot must not let the next complex scene burst
+	// over the link.
+	d := c.decision(min(budget, upBudget))
 	d.Target = max(target, d.Bitrate+c.cfg.AudioReserve)
 	return d
 }

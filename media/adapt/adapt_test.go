@@ -247,6 +247,10 @@ func TestUnbackedEstimateDoesNotStepUp(t *testing.T) {
 	if d.Rung.Name != "240p15" {
 		t.Fatalf("unbacked 600k estimate moved the sender to %s", d.Rung.Name)
 	}
+	// The encoder gets 1.5 x 100k + 10k, less the audio reserve.
+	if d.Bitrate != 120_000 {
+		t.Fatalf("encoder bitrate %d on an unbacked estimate, want 120000", d.Bitrate)
+	}
 	feed(4*time.Second, 600_000, 380_000) // 1.5 x 380k + 10k - 40k = 540k
 	if d.Rung.Name != "480p15" {
 		t.Fatalf("backed 600k estimate: %+v, want 480p15", d)

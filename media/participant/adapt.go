@@ -1,6 +1,7 @@
 package participant
 
 import (
+	"fmt"
 	"image"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,10 @@ type AdaptState struct {
 	// (bit/s, payload).
 	SentBitrate int
 	Changes     int // decisions that changed rung, frame rate or reason
+	// Congested and Calm are what the ladder was told at the last tick
+	// (from GCC's state, usage and average loss); GCC says why.
+	Congested, Calm bool
+	GCC             string
 }
 
 // adapter runs GCC and the ladder for the camera track.
@@ -319,9 +324,12 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 		case now := <-t.C:
 			est := p.cfg.VideoBitrate + p.cfg.AudioBitrate
 			congested, calm := false, false
+			gccWhy := ""
 			if e := a.bwe.Load(); e != nil {
 				est = (*e).GetTargetBitrate()
-				congested, calm = congestion((*e).GetStats())
+				stats := (*e).GetStats()
+				congested, calm = congestion(stats)
+				gccWhy = fmt.Sprintf("%v/%v/%.3f", stats["state"], stats["usage"], stats["averageLoss"])
 				// A falling estimate alone is not congestion here: pion
 				// caps it at 1.5 times what arrives, and a VP8 encoder at
 				// a small size sends well under its target.
@@ -360,6 +368,7 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est, EncodeBusy: busy, Congested: congested, Calm: calm, Throughput: thr})
 			changed := d.Rung != prev.Rung || d.FPS != prev.FPS || d.Reason != prev.Reason
 			a.state.Decision, a.state.Estimate, a.state.EncodeBusy = d, est, busy
+			a.state.Congested, a.state.Calm, a.state.GCC = congested, calm, gccWhy
 			a.state.SentBitrate = int(bytes * 8 / secs)
 			if changed {
 				a.state.Changes++

@@ -32,6 +32,7 @@ type iceWatch struct {
 	since     time.Time                 // when state was entered
 	restartAt time.Time                 // last ICE restart asked (zero: none pending)
 	restarts  int
+	attempts  int // restarts in the current outage
 }
 
 // ICE timing. pion declares ICE disconnected after 5 s without an answer
@@ -41,9 +42,11 @@ const (
 	// iceRestartAfter in disconnected (or at once on failed) asks for an
 	// ICE restart.
 	iceRestartAfter = 2 * time.Second
-	// iceRebuildAfter a restart that did not bring ICE back, the whole
-	// session is rebuilt (signaling reconnect, new PeerConnection).
-	iceRebuildAfter = 10 * time.Second
+	// iceRestartRetry after a restart that did not bring ICE back another
+	// one is asked for; after iceRestartAttempts the whole session is
+	// rebuilt (signaling reconnect, new PeerConnection).
+	iceRestartRetry    = 4 * time.Second
+	iceRestartAttempts = 3
 	// iceSignalingCheck after a restart request with no message from the
 	// server since, signaling is reconnected as well.
 	iceSignalingCheck = 3 * time.Second
@@ -60,11 +63,12 @@ func (p *Participant) onICEState(gen int, st webrtc.ICEConnectionState) {
 		*w = iceWatch{gen: gen, restarts: w.restarts}
 	}
 	w.state, w.since = st, time.Now()
+	p.log.Debug("ICE state", "state", st.String(), "pc", gen)
 	if st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted {
 		if !w.restartAt.IsZero() {
 			p.log.Info("ICE back", "after restart", time.Since(w.restartAt).Round(time.Millisecond))
 		}
-		w.restartAt = time.Time{}
+		w.restartAt, w.attempts = time.Time{}, 0
 	}
 }
 
@@ -76,19 +80,33 @@ func (p *Participant) checkICE() {
 	now := time.Now()
 	down := (w.state == webrtc.ICEConnectionStateDisconnected && now.Sub(w.since) >= iceRestartAfter) ||
 		w.state == webrtc.ICEConnectionStateFailed
+	up := w.state == webrtc.ICEConnectionStateConnected || w.state == webrtc.ICEConnectionStateCompleted
 	restart, rebuild := false, false
 	switch {
-	case !down || w.gen != p.pcGen:
-	case w.restartAt.IsZero():
-		restart = true
-		w.restartAt = now
-		w.restarts++
-	case now.Sub(w.restartAt) >= iceRebuildAfter,
+	case w.gen != p.pcGen || up:
+	case !w.restartAt.IsZero() && now.Sub(w.restartAt) >= iceSignalingCheck && p.lastRecv.Before(w.restartAt):
 		// The server answers a restart with an offer at once: silence
 		// means signaling is dead too (the whole network changed).
-		now.Sub(w.restartAt) >= iceSignalingCheck && p.lastRecv.Before(w.restartAt):
 		rebuild = true
-		w.restartAt = time.Time{}
+	case !w.restartAt.IsZero() && now.Sub(w.restartAt) >= iceRestartRetry:
+		// A restart whose checks ran while the path was still down
+		// leaves its pairs failed: restart again, a few times, then
+		// rebuild the whole session.
+		if w.attempts >= iceRestartAttempts {
+			rebuild = true
+		} else {
+			restart = true
+		}
+	case down && w.restartAt.IsZero():
+		restart = true
+	}
+	if restart {
+		w.restartAt = now
+		w.restarts++
+		w.attempts++
+	}
+	if rebuild {
+		w.restartAt, w.attempts = time.Time{}, 0
 	}
 	state := w.state
 	p.mu.Unlock()

@@ -122,8 +122,14 @@ type Peer struct {
 	awaitingAnswer bool
 	pendingOffer   bool
 	iceRestart     bool // the next offer restarts ICE (RestartICE)
-	pendingICE     []webrtc.ICECandidateInit
-	closed         bool
+	// Candidates gathered while an offer is being made wait until it is
+	// sent: after an ICE restart they carry the new ufrag, which the
+	// participant cannot match before it has the offer.
+	candMu     sync.Mutex
+	holdCands  bool
+	heldCands  []webrtc.ICECandidateInit
+	pendingICE []webrtc.ICECandidateInit
+	closed     bool
 
 	// downs are the tracks this peer receives, keyed by published key.
 	downs map[string]*webrtc.RTPSender
@@ -199,7 +205,7 @@ func (s *SFU) AddPeer(roomName, id string, sig Signaler, video, audio int) (*Pee
 	p.nPub = video + audio
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
-			sig.SendCandidate(c.ToJSON())
+			p.sendCandidate(c.ToJSON())
 		}
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { s.onTrack(p, t, r) })
@@ -259,6 +265,35 @@ func (p *Peer) AddPublishSlots(video, audio int) error {
 	return nil
 }
 
+func (p *Peer) sendCandidate(c webrtc.ICECandidateInit) {
+	p.candMu.Lock()
+	if p.holdCands {
+		p.heldCands = append(p.heldCands, c)
+		p.candMu.Unlock()
+		return
+	}
+	p.candMu.Unlock()
+	p.sig.SendCandidate(c)
+}
+
+func (p *Peer) holdCandidates() {
+	p.candMu.Lock()
+	p.holdCands = true
+	p.candMu.Unlock()
+}
+
+// releaseCandidates sends the candidates held while an offer was made
+// (after the offer itself).
+func (p *Peer) releaseCandidates() {
+	p.candMu.Lock()
+	held := p.heldCands
+	p.heldCands, p.holdCands = nil, false
+	p.candMu.Unlock()
+	for _, c := range held {
+		p.sig.SendCandidate(c)
+	}
+}
+
 // RestartICE renegotiates with new ICE credentials (RFC 8445 section 9,
 // RFC 8839 section 4.4.1.1.1): the participant asked because its network
 // changed or its ICE connection failed. If an offer is outstanding the
@@ -296,6 +331,8 @@ func (p *Peer) negotiateLocked() {
 		// no ICE credentials. The first subscription negotiates.
 		return
 	}
+	p.holdCandidates()
+	defer p.releaseCandidates()
 	var opts *webrtc.OfferOptions
 	if p.iceRestart {
 		opts = &webrtc.OfferOptions{ICERestart: true}
@@ -351,7 +388,9 @@ func (p *Peer) HandleAnswer(sdp string) error {
 func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
-	if p.pc.RemoteDescription() == nil {
+	if p.pc.RemoteDescription() == nil || p.awaitingAnswer {
+		// Before the answer (the first, or one to an ICE restart whose
+		// candidates carry the new ufrag) candidates wait for it.
 		if len(p.pendingICE) >= 64 {
 			return errors.New("too many candidates before an answer")
 		}
