@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/podiumhq/podium/media/participant"
 	"github.com/podiumhq/podium/media/rtcapi"
 	"github.com/podiumhq/podium/media/source"
+	"github.com/podiumhq/podium/media/turnserver"
 	"github.com/podiumhq/podium/signaling/protocol"
 )
 
@@ -180,7 +182,11 @@ func runInNamespace(t *testing.T) {
 	defer cancel()
 
 	ifaces := rtcapi.Options{Interfaces: []string{vethA}}
-	h, err := host.Start(host.Config{Addr: "127.0.0.1:0", Secret: []byte("browsertest-secret-0123456789"), API: ifaces})
+	// With the embedded TURN relay, so the join answer carries ICE servers
+	// (the page must configure its RTCPeerConnection with them).
+	turnSecret := []byte("browsertest-turn-secret-0123456789")
+	h, err := host.Start(host.Config{Addr: "127.0.0.1:0", Secret: []byte("browsertest-secret-0123456789"), API: ifaces,
+		TURN: &turnserver.Config{Addr: strings.Split(addrA, "/")[0] + ":0", Secret: turnSecret, TTL: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,6 +321,8 @@ func runInNamespace(t *testing.T) {
 	if energy == 0 || bs.AudioEnergy == 0 {
 		t.Errorf("silent audio: Go side energy %.0f, browser totalAudioEnergy %g", energy, bs.AudioEnergy)
 	}
+
+	checkICEServers(t, ctx, page, h.TURN.URL(), beaID, turnSecret, h.TURN.Stats)
 
 	// Hand: raised in the browser, the same place for the presenter.
 	if err := page.Eval(ctx, `document.querySelector('#hand-btn').click()`, nil); err != nil {
@@ -457,4 +465,49 @@ func shot(t *testing.T, ctx context.Context, page *cdp, name string) {
 		return
 	}
 	t.Logf("screenshot: %s", p)
+}
+
+// checkICEServers: the ICE servers of the join answer (the TURN relay with
+// credentials for identity) are those of the page's RTCPeerConnection
+// (getConfiguration), and the browser gathered a relay candidate through
+// them.
+func checkICEServers(t *testing.T, ctx context.Context, page *cdp, url, identity string, secret []byte, turnAllocs func() (int64, int64)) {
+	t.Helper()
+	type server struct {
+		URLs       []string `json:"urls"`
+		Username   string   `json:"username"`
+		Credential string   `json:"credential"`
+	}
+	var cfg struct {
+		Sent       []server `json:"sent"`
+		Configured []server `json:"configured"`
+	}
+	if err := page.Eval(ctx, `({sent: window.podium.iceServers, configured: window.podium.pc.getConfiguration().iceServers})`, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Configured) != 1 || fmt.Sprint(cfg.Configured) != fmt.Sprint(cfg.Sent) {
+		t.Fatalf("the page's RTCPeerConnection has ICE servers %+v; the join answer gave %+v", cfg.Configured, cfg.Sent)
+	}
+	got := cfg.Configured[0]
+	exp, who, _ := strings.Cut(got.Username, ":")
+	expiry, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || who != identity || len(got.URLs) != 1 || got.URLs[0] != url {
+		t.Fatalf("ICE server %+v: want %s for %s", got, url, identity)
+	}
+	if _, pw := turnserver.Credentials(secret, identity, time.Unix(expiry, 0)); pw != got.Credential {
+		t.Fatalf("ICE server credential %q does not verify for %q", got.Credential, got.Username)
+	}
+	// The browser gathered a relay candidate through it (ICE gathering
+	// ends within seconds; a minute is plenty).
+	var gathered map[string]int
+	gctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := waitFor(gctx, "a relay candidate gathered by the browser", func() (bool, error) {
+		err := page.Eval(gctx, `window.podium.gathered`, &gathered)
+		return gathered["relay"] > 0, err
+	}); err != nil {
+		allocs, _ := turnAllocs()
+		t.Fatalf("%v: candidates gathered %v; relay allocations %d", err, gathered, allocs)
+	}
+	t.Logf("the page's RTCPeerConnection uses the join answer's ICE server %s (user %s); candidates gathered: %v", got.URLs[0], got.Username, gathered)
 }

@@ -10,7 +10,7 @@ const st = {
   ws: null, pc: null, self: null, room: '', roster: new Map(),
   local: null, tiles: new Map(), chain: Promise.resolve(), pendingCands: [],
   position: 0, count: 0, queue: new Map(), chatSeqs: new Set(), nextID: 1,
-  pings: new Map(), lastPing: null, pingTimer: 0,
+  pings: new Map(), lastPing: null, pingTimer: 0, iceServers: [], gathered: {},
 };
 window.podium = st;
 
@@ -113,9 +113,13 @@ function onJoined(b) {
   for (const p of st.roster.values()) if (p.id !== b.self.id) tile(p.id);
   for (const m of s.chat || []) addChat(m);
   renderHands();
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  const pc = newPeerConnection(b.iceServers);
   st.pc = pc;
-  pc.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate) send('candidate', { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex }); };
+  pc.onicecandidate = (e) => {
+    if (!e.candidate || !e.candidate.candidate) return;
+    st.gathered[e.candidate.type] = (st.gathered[e.candidate.type] || 0) + 1;
+    send('candidate', { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex });
+  };
   pc.onconnectionstatechange = () => setStatus(pc.connectionState === 'connected' ? 'connected' : pc.connectionState, pc.connectionState === 'failed');
   pc.ontrack = (e) => {
     // Forwarded tracks are "<publisher>:<track>" in a stream named after the publisher.
@@ -127,6 +131,23 @@ function onJoined(b) {
   };
   ping();
   st.pingTimer = setInterval(ping, 5000);
+}
+
+// The ICE servers come with the join answer (podiumd's TURN relay with
+// time-limited credentials; none when it runs without one). They are
+// RTCIceServer entries already; a list the browser refuses (say, a TURN URL
+// without credentials) is logged and the call goes on without it.
+function newPeerConnection(servers) {
+  st.iceServers = (Array.isArray(servers) ? servers : [])
+    .filter((s) => s && Array.isArray(s.urls) && s.urls.length)
+    .map((s) => { const o = { urls: s.urls }; if (s.username) o.username = s.username; if (s.credential) o.credential = s.credential; return o; });
+  try {
+    return new RTCPeerConnection({ iceServers: st.iceServers });
+  } catch (err) {
+    console.error('ICE servers refused; going on without them', err);
+    st.iceServers = [];
+    return new RTCPeerConnection({ iceServers: [] });
+  }
 }
 
 function ping() {
