@@ -190,7 +190,7 @@ func Run(o Options) (Report, error) {
 	defer px.Close()
 	url := "ws://" + px.Addr() + "/ws"
 	rep.Start = sample()
-	logf("start: %v", rep.Start)
+	logf("start: %v (server port %s, proxy port %s)", rep.Start, portOf(h.Addr()), portOf(px.Addr()))
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.Duration)
 	defer cancel()
@@ -296,6 +296,9 @@ func Run(o Options) (Report, error) {
 	rep.End = sample()
 	r, np := h.Server.Rooms()
 	logf("end: %v (rooms %d, participants %d, room logs left %d)", rep.End, r, np, rep.LogsLeft)
+	if rep.End.FDs > rep.Start.FDs {
+		logf("open fds at the end: %v", fdKinds())
+	}
 	logf("growth: goroutines %+d (bound %d), heap %+.1f MiB (bound %d), RSS %+.1f MiB (bound %d), fds %+d (bound %d)",
 		rep.End.Goroutines-rep.Start.Goroutines, maxGoroutineGrowth, mib(rep.End.HeapInuse, rep.Start.HeapInuse), maxHeapGrowth>>20,
 		mib(rep.End.RSS, rep.Start.RSS), maxRSSGrowth>>20, rep.End.FDs-rep.Start.FDs, maxFDGrowth)
@@ -306,6 +309,53 @@ func Run(o Options) (Report, error) {
 	return rep, nil
 }
 
+// fdKinds counts the open file descriptors by what they are (socket,
+// pipe, anon_inode:[eventpoll], or a file's path).
+func fdKinds() map[string]int {
+	out := map[string]int{}
+	tcp := tcpSockets()
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		l, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil {
+			continue
+		}
+		if k, ino, ok := strings.Cut(l, ":["); ok {
+			l = k
+			if k == "socket" {
+				if t := tcp[strings.TrimSuffix(ino, "]")]; t != "" {
+					l += " " + t
+				}
+			}
+		}
+		out[l]++
+	}
+	return out
+}
+
+// tcpSockets maps socket inodes to "local->remote state" from
+// /proc/self/net/tcp (ports only: everything here is on loopback).
+func tcpSockets() map[string]string {
+	out := map[string]string{}
+	b, err := os.ReadFile("/proc/self/net/tcp")
+	if err != nil {
+		return out
+	}
+	port := func(a string) string {
+		_, p, _ := strings.Cut(a, ":")
+		n, _ := strconv.ParseUint(p, 16, 16)
+		return strconv.FormatUint(n, 10)
+	}
+	for _, l := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(l)
+		if len(f) < 10 {
+			continue
+		}
+		out[f[9]] = port(f[1]) + "->" + port(f[2]) + " st" + f[3]
+	}
+	return out
+}
+
 func mib(a, b uint64) float64 { return (float64(a) - float64(b)) / (1 << 20) }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -313,4 +363,9 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+func portOf(addr string) string {
+	_, p, _ := strings.Cut(addr, ":")
+	return p
 }
