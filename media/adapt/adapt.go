@@ -344,13 +344,11 @@ func (c *Controller) Update(in Input) Decision {
 		} else if now.Sub(c.upStart) >= c.cfg.UpProbeHold {
 			c.upProbe = false
 			c.upWait = c.cfg.UpProbeAfter / 2
-			// A probe proves only what was sent: an encoder that
-			// undershot the rung's minimum did not test the link.
-			proved := c.ladder[c.idx].MinBitrate*115/100 + c.cfg.AudioReserve
-			if in.Throughput > 0 {
-				proved = min(proved, in.Throughput)
-			}
-			c.validated = max(c.validated, proved)
+			// (An encoder that undershot the rung's minimum did not
+			// really test the link; counting only what it sent made
+			// the sender drop back and probe again in a loop, so the
+			// rung's rate stands.)
+			c.validated = max(c.validated, c.ladder[c.idx].MinBitrate*115/100+c.cfg.AudioReserve)
 			target = max(target, c.validated)
 			budget = target - c.cfg.AudioReserve
 			c.rungSince = now
