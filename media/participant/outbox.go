@@ -169,6 +169,7 @@ func (o *Outbox) connect(ctx context.Context) (*client.Client, protocol.JoinedBo
 			return nil, j, errors.New("no answer to join within 10 s")
 		case env, ok := <-c.Messages():
 			if !ok {
+				c.Close() // the socket, not just the reader
 				return nil, j, fmt.Errorf("signaling closed during join: %v", c.Err())
 			}
 			switch env.Type {
