@@ -8,6 +8,9 @@ int podium_get_num_threads(void);
 // podium_net_layer_id returns cv::dnn::Net::getLayerId(name) for a
 // cv::dnn::Net* (gocv's C.Net), -1 when there is no such layer.
 int podium_net_layer_id(void* net, const char* name);
+// podium_register_hardswish registers the vectorised HardSwish layer
+// (hardswish.cpp) over OpenCV's own, for every network loaded afterwards.
+void podium_register_hardswish(void);
 #ifdef __cplusplus
 }
 #endif

@@ -19,9 +19,9 @@
 // activation or layout is refused with an error naming it.
 //
 // [Convert] also rewrites a few operators into equivalent forms that OpenCV
-// 4.6 runs faster (HardSwish, 5x5 depthwise convolutions, resize before a 1x1
-// convolution; see [Options]); [ConvertWith] with the zero Options writes the
-// plain one-node-per-operator graph.
+// 4.6 runs faster (5x5 depthwise convolutions, resize before a 1x1
+// convolution; optionally HardSwish; see [Options]); [ConvertWith] with the
+// zero Options writes the plain one-node-per-operator graph.
 package convert
 
 import (
@@ -48,12 +48,16 @@ const IRVersion = 7
 // TFLite operator.
 type Options struct {
 	// ClipHardSwish writes HARD_SWISH as x * Clip(x*(1/6) + 0.5, 0, 1)
-	// (Mul, Add, Clip, Mul) instead of one HardSwish node. OpenCV 4.6 fuses
-	// HardSwish into the preceding convolution but evaluates it with a scalar
-	// loop: about 2.0 ms of 7.7 ms; the Clip form costs about 0.35 ms (the
-	// scale and shift become one Power layer, Clip its vectorised ReLU6).
+	// (Mul, Add, Clip, Mul) instead of one HardSwish node, for OpenCV 4.6
+	// used without this repository's segmentation package. Stock OpenCV 4.6
+	// fuses HardSwish into the preceding convolution but evaluates it with a
+	// scalar loop: about 2.0 ms of 7.7 ms; the Clip form costs about 0.35 ms
+	// (the scale and shift become one Power layer, Clip its vectorised ReLU6).
 	// HardSigmoid + Mul was no faster than HardSwish (same scalar loop), and
 	// x * (Relu(x/6+0.5) - Relu(x/6-0.5)) saved only 0.7 ms.
+	// segmentation.NewSegmenter registers a vectorised HardSwish layer with
+	// OpenCV (segmentation/hardswish.cpp), which is faster still (about 0.1
+	// ms), so [DefaultOptions] keep the single standard HardSwish node.
 	//
 	// Clip's min and max are written as attributes, the opset-6..10 form,
 	// although the model declares opset 14: OpenCV 4.6 reads only the
@@ -75,8 +79,10 @@ type Options struct {
 	ResizeAfterConv bool
 }
 
-// DefaultOptions are the lowerings [Convert] uses: all of them.
-var DefaultOptions = Options{ClipHardSwish: true, SplitDepthwise5x5: true, ResizeAfterConv: true}
+// DefaultOptions are the lowerings [Convert] uses. HardSwish stays one node:
+// segmentation.NewSegmenter runs it with its own vectorised layer (see
+// ClipHardSwish).
+var DefaultOptions = Options{SplitDepthwise5x5: true, ResizeAfterConv: true}
 
 // Convert returns the ONNX equivalent of a TFLite model, written with
 // [DefaultOptions].
