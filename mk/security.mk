@@ -7,6 +7,14 @@
 # 64 MiB, or a room or room log is left over. Kept out of `make test` (10
 # minutes); TestSoakShort runs the same for 30 s there.
 # Other settings: make soak SOAK_FLAGS="-participants 500 -duration 30m"
+#
+# Last 10-minute run (2 shared cores): 44,105 joins, 17,696 reconnects after
+# cuts, 97,516 requests, 0 failed; start -> end (peak): goroutines 4 -> 4
+# (1,274), heap 1.1 -> 3.2 MiB (45), RSS 90.2 -> 96.9 MiB (145), fds 12 -> 12
+# (740); no room or room log left. That run had the one-line fix to
+# participant.Outbox.connect (close the connection when it ends during the
+# join); without it each cut that lands in a first join leaves a socket in
+# CLOSE_WAIT, and the run before failed on fds +75 (91 such cuts).
 .PHONY: soak
 SOAK_FLAGS ?=
 
