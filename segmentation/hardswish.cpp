@@ -1,5 +1,5 @@
 // A vectorised HardSwish layer for OpenCV 4.6's DNN module, registered over
-// the built-in one (see hardswish.go for why).
+// the built-in one (see layers.go for why).
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/dnn/all_layers.hpp>

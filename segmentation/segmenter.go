@@ -61,7 +61,7 @@ func NewSegmenter(modelPath string) (*Segmenter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", modelPath, err)
 	}
-	useFastHardSwish()
+	registerLayers()
 	net, err := gocv.ReadNetFromONNXBytes(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: OpenCV could not load the model: %w", modelPath, err)

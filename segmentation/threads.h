@@ -11,6 +11,9 @@ int podium_net_layer_id(void* net, const char* name);
 // podium_register_hardswish registers the vectorised HardSwish layer
 // (hardswish.cpp) over OpenCV's own, for every network loaded afterwards.
 void podium_register_hardswish(void);
+// podium_register_depthwise5x5 registers depthwise5.cpp's "Convolution"
+// factory: OpenCV's own layer for every convolution except depthwise 5x5.
+void podium_register_depthwise5x5(void);
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	podium-model convert [-plain] [-clip-hardswish] -in selfie_segmentation.tflite -out selfie_segmentation.onnx
+//	podium-model convert [-plain | -stock-opencv] -in selfie_segmentation.tflite -out selfie_segmentation.onnx
 //	podium-model validate model.onnx...
 //
 // `make model` runs the converter on the pinned npm package (scripts/model.sh).
@@ -52,7 +52,7 @@ func runConvert(args []string) error {
 	in := fs.String("in", "", "input TFLite model")
 	out := fs.String("out", "", "output ONNX model")
 	plain := fs.Bool("plain", false, "one ONNX node per TFLite operator, none of the speed rewrites (for comparison)")
-	clip := fs.Bool("clip-hardswish", false, "write HardSwish as x*Clip(x/6+0.5,0,1), faster in stock OpenCV 4.6 (podium's segmenter has its own HardSwish layer)")
+	stock := fs.Bool("stock-opencv", false, "also rewrite HardSwish and 5x5 depthwise convolutions for OpenCV 4.6 without podium's own layers")
 	_ = fs.Parse(args)
 	if *in == "" || *out == "" {
 		usage()
@@ -66,10 +66,12 @@ func runConvert(args []string) error {
 		return fmt.Errorf("%s: %w", *in, err)
 	}
 	opts := convert.DefaultOptions
+	if *stock {
+		opts = convert.StockOpenCVOptions
+	}
 	if *plain {
 		opts = convert.Options{}
 	}
-	opts.ClipHardSwish = *clip
 	om, err := convert.ConvertWith(m, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)

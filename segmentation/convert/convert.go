@@ -18,10 +18,11 @@
 // becomes [1,3,H,W] and the output [1,1,H,W]. Any other operator, fused
 // activation or layout is refused with an error naming it.
 //
-// [Convert] also rewrites a few operators into equivalent forms that OpenCV
-// 4.6 runs faster (5x5 depthwise convolutions, resize before a 1x1
-// convolution; optionally HardSwish; see [Options]); [ConvertWith] with the
-// zero Options writes the plain one-node-per-operator graph.
+// [Convert] moves each resize that feeds a 1x1 convolution behind it, which
+// OpenCV 4.6 runs faster; [StockOpenCVOptions] also rewrite HardSwish and
+// the 5x5 depthwise convolutions for OpenCV without this repository's layers
+// (see [Options]); [ConvertWith] with the zero Options writes the plain
+// one-node-per-operator graph.
 package convert
 
 import (
@@ -56,8 +57,8 @@ type Options struct {
 	// HardSigmoid + Mul was no faster than HardSwish (same scalar loop), and
 	// x * (Relu(x/6+0.5) - Relu(x/6-0.5)) saved only 0.7 ms.
 	// segmentation.NewSegmenter registers a vectorised HardSwish layer with
-	// OpenCV (segmentation/hardswish.cpp), which is faster still (about 0.1
-	// ms), so [DefaultOptions] keep the single standard HardSwish node.
+	// OpenCV (segmentation/hardswish.cpp), which is faster still, so
+	// [DefaultOptions] keep the single standard HardSwish node.
 	//
 	// Clip's min and max are written as attributes, the opset-6..10 form,
 	// although the model declares opset 14: OpenCV 4.6 reads only the
@@ -66,10 +67,13 @@ type Options struct {
 	ClipHardSwish bool
 	// SplitDepthwise5x5 writes each stride-1 5x5 depthwise convolution as
 	// the Sum of four 3x3 depthwise convolutions over the kernel's corner
-	// windows, shifted by asymmetric padding. OpenCV 4.6 has a vectorised
-	// depthwise kernel only for 3x3 (pads <= 1); 5x5 falls back to im2row and
-	// a GEMM per channel (0.29-0.39 ms each at 16x16x96..128; split: about
-	// half, padding layers included).
+	// windows, shifted by asymmetric padding, for stock OpenCV 4.6: its
+	// vectorised depthwise kernel handles only 3x3 (pads <= 1); 5x5 falls
+	// back to im2row and a GEMM per channel (0.29-0.39 ms each at
+	// 16x16x96..128; split: about half, padding layers included).
+	// segmentation.NewSegmenter registers its own depthwise 5x5 layer
+	// (segmentation/depthwise5.cpp), faster than the split, so
+	// [DefaultOptions] keep the 5x5 convolutions whole.
 	SplitDepthwise5x5 bool
 	// ResizeAfterConv moves a bilinear resize whose only reader is a 1x1
 	// stride-1 convolution behind it: conv(resize(x)) = resize(conv(x)) (both
@@ -79,10 +83,15 @@ type Options struct {
 	ResizeAfterConv bool
 }
 
-// DefaultOptions are the lowerings [Convert] uses. HardSwish stays one node:
-// segmentation.NewSegmenter runs it with its own vectorised layer (see
-// ClipHardSwish).
-var DefaultOptions = Options{SplitDepthwise5x5: true, ResizeAfterConv: true}
+// DefaultOptions are the lowerings [Convert] uses: every node stays a
+// standard ONNX operator in its plain form except for the moved resizes;
+// HardSwish and the 5x5 depthwise convolutions are run by the segmentation
+// package's own OpenCV layers.
+var DefaultOptions = Options{ResizeAfterConv: true}
+
+// StockOpenCVOptions are the lowerings for stock OpenCV 4.6 without the
+// segmentation package's layers.
+var StockOpenCVOptions = Options{ClipHardSwish: true, SplitDepthwise5x5: true, ResizeAfterConv: true}
 
 // Convert returns the ONNX equivalent of a TFLite model, written with
 // [DefaultOptions].

@@ -44,8 +44,9 @@ func loadImage(tb testing.TB, rel string) image.Image {
 // TestConverterMatchesReference converts both models, runs them in OpenCV on
 // real photos, and compares with refEval, an independent NHWC evaluation of
 // the TFLite graph written with plain loops below. The default graph (with
-// the speed rewrites of convert.Options), the plain one and the Clip form of
-// HardSwish are checked; NewSegmenter runs HardSwish with its own layer.
+// the speed rewrites of convert.Options), the plain one and the one for stock
+// OpenCV are checked; NewSegmenter runs HardSwish and 5x5 depthwise
+// convolutions with its own layers.
 func TestConverterMatchesReference(t *testing.T) {
 	images := []string{"opencv/messi5.jpg", "faceapi/sample1.jpg"}
 	for _, tc := range []struct {
@@ -56,7 +57,8 @@ func TestConverterMatchesReference(t *testing.T) {
 		{"selfie_segmentation_landscape", convert.DefaultOptions},
 		{"selfie_segmentation/plain", convert.Options{}},
 		{"selfie_segmentation_landscape/plain", convert.Options{}},
-		{"selfie_segmentation/clip", convert.Options{ClipHardSwish: true, SplitDepthwise5x5: true, ResizeAfterConv: true}},
+		{"selfie_segmentation/stock", convert.StockOpenCVOptions},
+		{"selfie_segmentation_landscape/stock", convert.StockOpenCVOptions},
 	} {
 		name, _, _ := strings.Cut(tc.name, "/")
 		t.Run(tc.name, func(t *testing.T) {
