@@ -330,13 +330,6 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 				stats := (*e).GetStats()
 				congested, calm = congestion(stats)
 				gccWhy = fmt.Sprintf("%v/%v/%.3f", stats["state"], stats["usage"], stats["averageLoss"])
-				// A falling estimate alone is not congestion here: pion
-				// caps it at 1.5 times what arrives, and a VP8 encoder at
-				// a small size sends well under its target.
-				if lastEst > 0 && est < lastEst*7/10 {
-					congested, calm = true, false
-				}
-				lastEst = est
 			}
 			a.mu.Lock()
 			busyWin = append(busyWin, a.busy.Seconds())
@@ -364,6 +357,18 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			thr := int(bytes * 8 / secs * 1.05)
 			if p.cfg.Audio != nil {
 				thr += p.cfg.AudioBitrate
+			}
+			// An estimate falling by more than 30 % is congestion, but
+			// only below what traffic backed: pion's GCC keeps raising
+			// its estimate while the encoder sends far less, and its
+			// fall from such a height back to what is sent says nothing.
+			// So the estimate must fall under 70 % of what traffic backed
+			// at the previous tick.
+			if a.bwe.Load() != nil {
+				if lastEst > 0 && est < lastEst*7/10 {
+					congested, calm = true, false
+				}
+				lastEst = min(est, thr*3/2+10_000)
 			}
 			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est, EncodeBusy: busy, Congested: congested, Calm: calm, Throughput: thr})
 			changed := d.Rung != prev.Rung || d.FPS != prev.FPS || d.Reason != prev.Reason
