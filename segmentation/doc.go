@@ -14,6 +14,10 @@
 //   - [Pool] runs N Segmenters on the newest frame only (frames are dropped,
 //     never queued) and exposes per-stage timings for degrade logic.
 //
+// Loading a model registers two OpenCV layers of this package, process-wide:
+// a vectorised HardSwish and a depthwise 5x5 convolution (OpenCV 4.6 as
+// Debian builds it runs both slowly); PERFORMANCE.md has the figures.
+//
 // Model contract (from the TFLite files in npm @mediapipe/selfie_segmentation
 // 0.1.1675465747, see ../shared/FACTS.md): input NCHW [1,3,H,W] float32 RGB in
 // 0..1, with H x W = 256 x 256 (general) or 144 x 256 (landscape, H=144,
