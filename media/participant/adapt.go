@@ -390,9 +390,9 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 					resumed = true
 				}
 			}
-			if d.Bitrate > 0 && br != nil && (lastRate == 0 || abs(d.Bitrate-lastRate)*20 > lastRate) {
-				_ = br.SetBitRate(d.Bitrate)
-				lastRate = d.Bitrate
+			if rate := vp8Bitrate(d.Bitrate, float64(d.FPS)); d.Bitrate > 0 && br != nil && (lastRate == 0 || abs(rate-lastRate)*20 > lastRate) {
+				_ = br.SetBitRate(rate)
+				lastRate = rate
 			}
 			if resumed && kf != nil {
 				_ = kf.ForceKeyFrame()
@@ -406,6 +406,24 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			}
 		}
 	}
+}
+
+// vp8AssumedFPS is the frame rate mediadevices' VP8 encoder (v0.9.4)
+// budgets for whatever the real one: it sets a 1/1000 s timebase but
+// passes timestamps and durations in microseconds, so libvpx sees frames
+// 1000 times longer than they are, a frame rate under 0.1, and falls back
+// to 30 fps (vp8_new_framerate). Measured here: at 15 fps it sends about
+// half its target (Megamind.avi 640x480: 131 kbit/s for 300; with the
+// target doubled, 273).
+const vp8AssumedFPS = 30
+
+// vp8Bitrate is the bitrate to give that encoder so that at fps frames a
+// second it sends target bit/s.
+func vp8Bitrate(target int, fps float64) int {
+	if fps <= 0 || target <= 0 {
+		return target
+	}
+	return int(float64(target) * vp8AssumedFPS / fps)
 }
 
 func abs(x int) int {

@@ -576,7 +576,7 @@ func (p *Participant) startVideo() error {
 	if err != nil {
 		return err
 	}
-	params.BitRate = p.cfg.VideoBitrate
+	params.BitRate = vp8Bitrate(p.cfg.VideoBitrate, src.FPS())
 	params.KeyFrameInterval = int(src.FPS() * 4)
 	params.RateControlEndUsage = vpx.RateControlCBR
 	params.ErrorResilient = vpx.ErrorResilientDefault

@@ -81,7 +81,7 @@ func (p *Participant) StartScreenShare(src source.Video) error {
 	if err != nil {
 		return err
 	}
-	params.BitRate = ScreenBitrate
+	params.BitRate = vp8Bitrate(ScreenBitrate, fps)
 	params.KeyFrameInterval = int(fps * 4)
 	params.RateControlEndUsage = vpx.RateControlCBR
 	params.ErrorResilient = vpx.ErrorResilientDefault
