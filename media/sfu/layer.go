@@ -93,6 +93,9 @@ type layerState struct {
 	haveKey  bool
 	needKey  bool
 	resyncIn uint16
+	// resyncing: the packets right after a resync are checked against
+	// resyncIn (late ones from before it are dropped).
+	resyncing bool
 }
 
 func (l *layerState) init(video bool, want Layer) {
@@ -198,9 +201,21 @@ func (l *layerState) admit(pkt *rtp.Packet) (uint16, bool) {
 		// Resume after a skipped stretch: continue the subscriber's
 		// sequence numbers from the last one it got.
 		l.offset = pkt.SequenceNumber - (l.lastOut + 1)
-		l.resyncIn = pkt.SequenceNumber
-	} else if l.sentAny && int16(pkt.SequenceNumber-l.resyncIn) < 0 {
-		return 0, false // a late packet from before the resync
+		l.resyncIn, l.resyncing = pkt.SequenceNumber, true
+	} else if l.resyncing {
+		// Shortly after a resync a packet from before it is late; once
+		// the stream is well past it the comparison would wrap (16-bit
+		// sequence numbers), so it stops. Before this, with no resync
+		// ever, every packet numbered 32768 or more was taken for late:
+		// a publisher's video stopped for every subscriber once its
+		// random initial sequence number crossed 32768.
+		d := int16(pkt.SequenceNumber - l.resyncIn)
+		if d < 0 {
+			return 0, false
+		}
+		if d > 1024 {
+			l.resyncing = false
+		}
 	}
 	l.dropping = false
 	out := pkt.SequenceNumber - l.offset
