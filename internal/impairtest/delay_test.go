@@ -6,16 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/logging"
-	"github.com/pion/transport/v5/vnet"
-
-	"github.com/podiumhq/podium/internal/host"
 	"github.com/podiumhq/podium/internal/testdata"
 	"github.com/podiumhq/podium/media/audio"
 	"github.com/podiumhq/podium/media/participant"
-	"github.com/podiumhq/podium/media/rtcapi"
 	"github.com/podiumhq/podium/media/source"
-	"github.com/podiumhq/podium/signaling/protocol"
 )
 
 // TestImpairDelayJitter: every media packet (ICE, RTP, RTCP) between the
@@ -30,53 +24,22 @@ func TestImpairDelayJitter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("25 s of media")
 	}
-	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.77.0.0/24", MinDelay: 70 * time.Millisecond, MaxJitter: 60 * time.Millisecond,
-		LoggerFactory: logging.NewDefaultLoggerFactory()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	netFor := func(ip string) *vnet.Net {
-		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := wan.AddNet(n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	sfuNet, pubNet, subNet := netFor("10.77.0.1"), netFor("10.77.0.2"), netFor("10.77.0.3")
-	if err := wan.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = wan.Stop() }()
-
 	quiet := slog.New(slog.DiscardHandler)
-	h, err := host.Start(host.Config{Addr: "127.0.0.1:0", Secret: []byte("delay-secret-0123456789"), API: rtcapi.Options{Net: sfuNet}, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Shutdown(context.Background())
-	tok := func(id string) string {
-		s, err := h.Tokens.Issue("delay", id, id, protocol.RolePresenter, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	lab := newVNetLab(t, "10.77.0.0/24", 70*time.Millisecond, 60*time.Millisecond, nil, quiet, "10.77.0.1", "10.77.0.2", "10.77.0.3")
+	h := lab.h
 	vid, err := source.Open(testdata.Require(t, "opencv/messi5.jpg"), 640, 480, 30)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	pub, err := participant.Join(ctx, participant.Config{URL: h.URL(), Token: tok("pub"), Video: vid, Audio: &audio.Tone{Hz: 440, Amp: 0.3},
-		VideoBitrate: 1_000_000, Adaptive: true, API: rtcapi.Options{Net: pubNet}, Logger: quiet})
+	pub, err := participant.Join(ctx, participant.Config{URL: h.URL(), Token: lab.token(t, "pub"), Video: vid, Audio: &audio.Tone{Hz: 440, Amp: 0.3},
+		VideoBitrate: 1_000_000, Adaptive: true, API: lab.api("10.77.0.2"), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	sub, err := participant.Join(ctx, participant.Config{URL: h.URL(), Token: tok("sub"), API: rtcapi.Options{Net: subNet}, Logger: quiet})
+	sub, err := participant.Join(ctx, participant.Config{URL: h.URL(), Token: lab.token(t, "sub"), API: lab.api("10.77.0.3"), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,15 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/logging"
 	"github.com/pion/transport/v5/vnet"
 
-	"github.com/podiumhq/podium/internal/host"
 	"github.com/podiumhq/podium/media/audio"
 	"github.com/podiumhq/podium/media/participant"
-	"github.com/podiumhq/podium/media/rtcapi"
 	"github.com/podiumhq/podium/media/source"
-	"github.com/podiumhq/podium/signaling/protocol"
 )
 
 // TestImpairICERestart: the publisher's media path (every UDP packet, over
@@ -32,61 +28,31 @@ func TestImpairICERestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 s of media")
 	}
-	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.78.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	pubIP := net.ParseIP("10.78.0.2")
 	var dark atomic.Bool
-	wan.AddChunkFilter(func(c vnet.Chunk) bool {
+	dropPub := func(c vnet.Chunk) bool {
 		if !dark.Load() {
 			return true
 		}
 		src, dst := c.SourceAddr().(*net.UDPAddr), c.DestinationAddr().(*net.UDPAddr)
 		return !(src != nil && src.IP.Equal(pubIP)) && !(dst != nil && dst.IP.Equal(pubIP))
-	})
-	netFor := func(ip string) *vnet.Net {
-		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := wan.AddNet(n); err != nil {
-			t.Fatal(err)
-		}
-		return n
 	}
-	sfuNet, pubNet, subNet := netFor("10.78.0.1"), netFor(pubIP.String()), netFor("10.78.0.3")
-	if err := wan.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = wan.Stop() }()
-
 	quiet := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	h, err := host.Start(host.Config{Addr: "127.0.0.1:0", Secret: []byte("ice-restart-secret-0123456789"), API: rtcapi.Options{Net: sfuNet}, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Shutdown(context.Background())
-	tok := func(id string) string {
-		s, err := h.Tokens.Issue("ice", id, id, protocol.RolePresenter, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	lab := newVNetLab(t, "10.78.0.0/24", 0, 0, dropPub, quiet, "10.78.0.1", pubIP.String(), "10.78.0.3")
+	h := lab.h
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var events eventCount
-	pub, err := participant.Join(ctx, participant.Config{URL: h.URL(), Token: tok("pub"), Video: source.NewTestPattern(320, 240, 15), VideoBitrate: 300_000,
-		Audio: &audio.Tone{Hz: 440, Amp: 0.3}, API: rtcapi.Options{Net: pubNet}, Logger: quiet, OnEvent: events.on})
+	pub, err := participant.Join(ctx, participant.Config{URL: h.URL(), Token: lab.token(t, "pub"), Video: source.NewTestPattern(320, 240, 15), VideoBitrate: 300_000,
+		Audio: &audio.Tone{Hz: 440, Amp: 0.3}, API: lab.api(pubIP.String()), Logger: quiet, OnEvent: events.on})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	sub, err := participant.Join(ctx, participant.Config{URL: h.URL(), Token: tok("sub"), API: rtcapi.Options{Net: subNet}, Logger: quiet})
+	sub, err := participant.Join(ctx, participant.Config{URL: h.URL(), Token: lab.token(t, "sub"), API: lab.api("10.78.0.3"), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
