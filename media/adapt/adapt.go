@@ -75,32 +75,46 @@ type Config struct {
 	CPUHigh, CPULow     float64
 	CPUHold, CPURecover time.Duration
 	// UpProbeAfter: with no congestion for this long, and the estimate
-	// short of the next rung up, the sender steps up anyway to probe for
-	// headroom (GCC over pion has no probing of its own: its estimate only
-	// follows what is actually sent, by about 8 % a second). The probe is
-	// judged after UpProbeHold: congestion (GCC decreasing, or loss over
-	// 10 %) steps back down and doubles the wait up to UpProbeMax; a clean
-	// probe makes the rung's rate the validated estimate until the next
-	// congestion, which takes it down to 85 % (defaults 4 s, 3 s, 32 s).
+	// short of the next rung up, the sender probes for headroom (GCC over
+	// pion has no probing of its own: its estimate only follows what is
+	// actually sent, by about 8 % a second). A probe keeps the rung and
+	// fills the gap to the next rung's rate with RTP padding
+	// (Decision.Probe), as libwebrtc's bandwidth probes do, so a probe
+	// that a capped link cannot carry costs a little padding and loss for
+	// a moment, not a bigger picture's key frame. It is judged after
+	// UpProbeHold: congestion (GCC decreasing, or loss over 10 %) ends it
+	// and doubles the wait up to UpProbeMax; a clean probe makes its rate
+	// the validated estimate (until the next congestion, which takes it
+	// down to 85 %) and steps up to the rung it probed for (defaults 4 s,
+	// 3 s, 32 s).
 	UpProbeAfter, UpProbeHold, UpProbeMax time.Duration
-	// CeilingHold: congestion seen while sending a rung (a failed probe,
-	// or congestion that pushed the sender off it) is a ceiling: for this
-	// long no probe goes to that rung or to any better one (they all need
-	// at least its rate), then it is forgotten (default 20 s). Congestion
-	// on the lowest video rung sets no ceiling: below it is audio only,
-	// which has its own back-off.
-	CeilingHold time.Duration
+	// CeilingHold: congestion seen while sending a rung (congestion that
+	// pushed the sender off it) is a ceiling: for this long no probe goes
+	// to that rung or to any better one (they all need at least its rate),
+	// then it is forgotten (default 8 s). Congestion on the lowest video
+	// rung sets no ceiling: below it is audio only, which has its own
+	// back-off. A rung that a probe took and congestion took away within
+	// FlapWindow (default 10 s) makes the next probe wait at least twice
+	// UpProbeAfter: a link just under a rung's rate does not flip the
+	// picture size every few seconds.
+	CeilingHold, FlapWindow time.Duration
+	// PressureMemory: a step down to a lower video rung needs congestion
+	// seen within this long (default 5 s). GCC only lowers its estimate on
+	// congestion, with one exception that is no sign of the link: pion
+	// clamps it to 1.5 x the acknowledged rate of the last 500 ms once
+	// that rate is near the rate of its last decrease, so an encoder that
+	// sends less than its target (simple content) pulls the estimate under
+	// the rung's minimum on a link with room to spare.
+	PressureMemory time.Duration
 	// CalmReset: calm for this long puts the up-probe wait back to
 	// UpProbeAfter however often probes failed before (default 10 s).
-	// After a clean probe the next one, a rung further up, waits only
-	// half of UpProbeAfter: a link that was just released climbs quickly.
-	// (Probing straight to the last good rung was tried: from 240p15 to
-	// 480p30 the new encoder's key frame and overshoot failed the probe
-	// under a 1 Mbit/s cap, where a step to 480p15 first passes.)
+	// After a clean probe the next one, a rung further up, waits only a
+	// quarter of UpProbeAfter: a link that was just released climbs
+	// quickly, one rung per probe.
 	CalmReset time.Duration
 	// RungGrace: congestion in this long after a change of rung (the new
-	// encoder's key frame, a burst) neither sets a ceiling nor fails a
-	// probe up; lasting congestion does (default 1.5 s).
+	// encoder's key frame, a burst) sets no ceiling; lasting congestion
+	// does (default 1.5 s).
 	RungGrace       time.Duration
 	MinFPS          int // frame-rate floor under CPU pressure (default 5)
 	MinVideoBitrate int // floor for the encoder (default 60 kbit/s)
@@ -125,7 +139,9 @@ func (c *Config) defaults() {
 	def(&c.UpProbeAfter, 4*time.Second)
 	def(&c.UpProbeHold, 3*time.Second)
 	def(&c.UpProbeMax, 32*time.Second)
-	def(&c.CeilingHold, 20*time.Second)
+	def(&c.CeilingHold, 8*time.Second)
+	def(&c.FlapWindow, 10*time.Second)
+	def(&c.PressureMemory, 5*time.Second)
 	def(&c.CalmReset, 10*time.Second)
 	def(&c.RungGrace, 1500*time.Millisecond)
 	if c.AudioReserve == 0 {
@@ -178,6 +194,10 @@ type Decision struct {
 	// estimate, or more while probing or after a probe proved headroom
 	// (the pacer is given at least this).
 	Target int
+	// Probe, when not 0, is the whole connection's rate (bit/s) a
+	// bandwidth probe is testing: the sender adds RTP padding to what
+	// it sends until it reaches it (see Config.UpProbeAfter).
+	Probe int
 	// Reason the sender is below its best: "", "bandwidth", "cpu", or
 	// "probe" while trying video again after audio only.
 	Reason string
@@ -199,14 +219,18 @@ type Controller struct {
 	probeStart             time.Time
 	rungSince              time.Time
 
-	// Probing up: validated is the connection rate a clean probe proved
-	// (0: none), kept until the next congestion.
-	upProbe   bool
-	upStart   time.Time
-	upFrom    int // the rung a probe up left
-	upWait    time.Duration
-	calmSince time.Time
-	validated int
+	// Probing up with padding: validated is the connection rate a clean
+	// probe proved (0: none), kept until the next congestion.
+	upProbe bool
+	upStart time.Time
+	upTo    int // the rung a probe up is for
+	upRate  int // the connection rate it tests
+	upWait  time.Duration
+	// congestedLast: the last congestion seen (Config.PressureMemory);
+	// upAt: when a clean probe last took a rung (Config.FlapWindow).
+	congestedLast, upAt time.Time
+	calmSince           time.Time
+	validated           int
 	// congestedAt[i]: when congestion was last seen while sending rung i
 	// (the ceiling; see Config.CeilingHold).
 	congestedAt []time.Time
@@ -296,6 +320,7 @@ func (c *Controller) Update(in Input) Decision {
 	if in.Congested {
 		// As GCC does on overuse: back off to 85 %, not to nothing.
 		c.validated = c.validated * 85 / 100
+		c.congestedLast = now
 	}
 	if !in.Calm || in.Congested {
 		c.calmSince = time.Time{}
@@ -338,20 +363,20 @@ func (c *Controller) Update(in Input) Decision {
 	case c.probing && now.Sub(c.probeStart) < c.cfg.ProbeHold:
 		// A probe is given time for the estimate to follow.
 	case c.upProbe:
-		if in.Congested && !graced {
-			c.upWait = min(c.upWait*2, c.cfg.UpProbeMax)
-			c.move(c.upFrom, now)
-		} else if now.Sub(c.upStart) >= c.cfg.UpProbeHold {
+		if in.Congested {
+			// The link did not carry the probe: stop padding, wait longer.
 			c.upProbe = false
-			c.upWait = c.cfg.UpProbeAfter / 2
-			// (An encoder that undershot the rung's minimum did not
-			// really test the link; counting only what it sent made
-			// the sender drop back and probe again in a loop, so the
-			// rung's rate stands.)
-			c.validated = max(c.validated, c.ladder[c.idx].MinBitrate*115/100+c.cfg.AudioReserve)
+			c.upWait = min(c.upWait*2, c.cfg.UpProbeMax)
+		} else if now.Sub(c.upStart) >= c.cfg.UpProbeHold {
+			// It did: its rate is proved, and the rung it was for is
+			// taken.
+			c.validated = max(c.validated, c.upRate)
 			target = max(target, c.validated)
 			budget = target - c.cfg.AudioReserve
-			c.rungSince = now
+			upBudget = max(upBudget, c.validated-c.cfg.AudioReserve)
+			c.move(c.upTo, now)
+			c.upWait = c.cfg.UpProbeAfter / 4
+			c.upAt = now
 		}
 	default:
 		if c.probing {
@@ -369,12 +394,17 @@ func (c *Controller) Update(in Input) Decision {
 		if floor {
 			have = target
 		}
-		if have < cur.MinBitrate || (floor && have == cur.MinBitrate) {
+		pressed := !c.congestedLast.IsZero() && now.Sub(c.congestedLast) <= c.cfg.PressureMemory
+		if (have < cur.MinBitrate || (floor && have == cur.MinBitrate)) && (floor || pressed) {
 			c.aboveSince = time.Time{}
 			if c.belowSince.IsZero() {
 				c.belowSince = now
 			}
 			if have < cur.MinBitrate/2 || now.Sub(c.belowSince) >= c.cfg.DownHold {
+				if !c.upAt.IsZero() && now.Sub(c.upAt) < c.cfg.FlapWindow {
+					c.upWait = min(max(c.upWait*2, c.cfg.UpProbeAfter*2), c.cfg.UpProbeMax)
+					c.upAt = time.Time{}
+				}
 				b := max(c.best(budget), c.idx+1)
 				if b == last && target > c.ladder[last-1].MinBitrate {
 					b = last - 1
@@ -395,16 +425,15 @@ func (c *Controller) Update(in Input) Decision {
 		if !c.ladder[c.idx].AudioOnly() && now.Sub(c.rungSince) > 10*time.Second {
 			c.probeWait = c.cfg.ProbeAfter
 		}
-		// Probe up: calm for a while, steady on a rung the budget holds,
-		// and the estimate alone would not take the next rung.
-		// It goes one rung up, unless a ceiling blocks that rung.
+		// Probe up: calm for a while, steady on a rung, and the estimate
+		// alone would not take the next rung. It tests the next rung's
+		// rate, unless a ceiling blocks that rung.
 		if r := c.ladder[c.idx]; c.idx > 0 && !r.AudioOnly() && (budget >= r.MinBitrate || c.idx == last-1) &&
 			!c.calmSince.IsZero() && now.Sub(c.calmSince) >= c.upWait && now.Sub(c.rungSince) >= c.upWait &&
 			upBudget < c.ladder[c.idx-1].MinBitrate*115/100 {
 			if j := c.idx - 1; !c.blocked(j, now) {
-				from := c.idx
-				c.move(j, now)
-				c.upProbe, c.upStart, c.upFrom = true, now, from
+				c.upProbe, c.upStart, c.upTo = true, now, j
+				c.upRate = c.ladder[j].MinBitrate*115/100 + c.cfg.AudioReserve
 			}
 		}
 	}
@@ -415,6 +444,10 @@ func (c *Controller) Update(in Input) Decision {
 	// over the link.
 	d := c.decision(min(budget, upBudget))
 	d.Target = max(target, d.Bitrate+c.cfg.AudioReserve)
+	if c.upProbe {
+		d.Probe = c.upRate
+		d.Target = max(d.Target, c.upRate)
+	}
 	return d
 }
 
@@ -467,7 +500,7 @@ func (c *Controller) decision(budget int) Decision {
 		}
 	}
 	d.Bitrate = min(max(budget, c.cfg.MinVideoBitrate), r.MaxBitrate)
-	if c.probing || c.upProbe {
+	if c.probing {
 		d.Reason = "probe"
 		d.Bitrate = max(d.Bitrate, r.MinBitrate)
 	}

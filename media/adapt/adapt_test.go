@@ -6,14 +6,18 @@ import (
 )
 
 type sim struct {
-	c   *Controller
-	now time.Time
+	c    *Controller
+	now  time.Time
+	last int
 }
 
+// run feeds est and busy every 250 ms for d. A falling estimate comes with
+// congestion, as GCC lowers its estimate on overuse or loss.
 func (s *sim) run(d time.Duration, est int, busy float64) Decision {
 	var dec Decision
 	for end := s.now.Add(d); !s.now.After(end); s.now = s.now.Add(250 * time.Millisecond) {
-		dec = s.c.Update(Input{Now: s.now, Estimate: est, EncodeBusy: busy})
+		dec = s.c.Update(Input{Now: s.now, Estimate: est, EncodeBusy: busy, Congested: est < s.last})
+		s.last = est
 	}
 	return dec
 }
@@ -105,8 +109,9 @@ func TestCPULowersFrameRate(t *testing.T) {
 }
 
 // With a calm link and an estimate stuck below the next rung (GCC follows
-// what is sent), the controller probes up; a clean probe holds the rung,
-// congestion during a probe steps back down.
+// what is sent), the controller probes up with padding on its rung; a clean
+// probe takes the rung it tested, congestion during a probe ends it on the
+// same rung.
 func TestProbeUp(t *testing.T) {
 	c := New(Config{SourceWidth: 640, SourceHeight: 480})
 	t0 := time.Unix(0, 0)
@@ -114,37 +119,34 @@ func TestProbeUp(t *testing.T) {
 		return c.Update(Input{Now: t0.Add(time.Duration(s * float64(time.Second))), Estimate: est, Calm: !congested, Congested: congested})
 	}
 	d := in(0, 200_000, false)
-	if d.Rung.Name != "240p15" {
-		t.Fatalf("start %s", d.Rung.Name)
+	if d.Rung.Name != "240p15" || d.Probe != 0 {
+		t.Fatalf("start %+v", d)
 	}
 	for s := 0.25; s < 4.2; s += 0.25 {
 		d = in(s, 200_000, false)
 	}
-	if d.Rung.Name != "480p15" || d.Reason != "probe" || d.Bitrate < 250_000 || d.Target < 290_000 {
-		t.Fatalf("no probe up after 4 s calm: %+v", d)
+	// 480p15's minimum with 15 % headroom, plus the audio reserve.
+	if d.Rung.Name != "240p15" || d.Probe != 250_000*115/100+40_000 || d.Target != d.Probe || d.Bitrate != 160_000 {
+		t.Fatalf("no padding probe after 4 s calm: %+v", d)
 	}
-	for s := 4.5; s < 7.6; s += 0.25 {
+	for s := 4.5; s < 7.1; s += 0.25 {
+		if d = in(s, 200_000, false); d.Probe == 0 {
+			break
+		}
+	}
+	if d.Rung.Name != "480p15" || d.Probe != 0 || d.Target < 327_500 || d.Bitrate < 250_000 {
+		t.Fatalf("clean probe did not take 480p15: %+v", d)
+	}
+	// After a clean probe the next one comes sooner (a quarter of the
+	// wait) and fails on congestion: it stops, the rung stays.
+	for s := 7.25; s < 8.6 && d.Probe == 0; s += 0.25 {
 		d = in(s, 200_000, false)
 	}
-	if d.Rung.Name != "480p15" || d.Reason == "probe" {
-		t.Fatalf("clean probe not kept: %+v", d)
-	}
-	// After a clean probe the next one comes sooner (half the wait), and
-	// fails on congestion past its RungGrace: back down.
-	for s := 7.75; s < 9.6; s += 0.25 {
-		d = in(s, 200_000, false)
-	}
-	if d.Rung.Name != "480p30" || d.Reason != "probe" {
+	if d.Rung.Name != "480p15" || d.Probe != 450_000*115/100+40_000 {
 		t.Fatalf("second probe: %+v", d)
 	}
-	// Congestion in the first RungGrace (the new rung's key frame) is
-	// not judged; later it is.
-	if d = in(9.75, 200_000, true); d.Rung.Name != "480p30" {
-		t.Fatalf("probe judged in its grace: %+v", d)
-	}
-	d = in(11.25, 200_000, true)
-	if d.Rung.Name != "480p15" {
-		t.Fatalf("failed probe kept: %+v", d)
+	if d = in(9, 200_000, true); d.Rung.Name != "480p15" || d.Probe != 0 {
+		t.Fatalf("failed probe: %+v", d)
 	}
 }
 
@@ -182,30 +184,51 @@ func TestCeilingBlocksProbe(t *testing.T) {
 		t.Fatalf("ceiling index %d, want every rung above 240p15 blocked", got)
 	}
 	// Calm at 120 kbit/s (GCC pinned low): without the ceiling this probes
-	// 480p15 after 4 s; with it nothing moves until 20 s have passed.
-	d, seen := step(c, &now, congested.Add(19500*time.Millisecond).Sub(now), 120_000, false)
-	if len(seen) != 1 || d.Rung.Name != "240p15" {
-		t.Fatalf("probed under the ceiling: %v, %+v", seen, d)
+	// 480p15's rate after 4 s; with it nothing is tried until CeilingHold
+	// (8 s) has passed.
+	for end := congested.Add(7750 * time.Millisecond); now.Before(end); now = now.Add(250 * time.Millisecond) {
+		if d = c.Update(Input{Now: now, Estimate: 120_000, Calm: true}); d.Probe != 0 || d.Rung.Name != "240p15" {
+			t.Fatalf("probed under the ceiling at %v: %+v", now.Sub(congested), d)
+		}
 	}
-	// The ceiling is forgotten: the probe goes one rung up.
-	d, _ = step(c, &now, 1500*time.Millisecond, 120_000, false)
-	if d.Rung.Name != "480p15" || d.Reason != "probe" {
+	// The ceiling is forgotten: a padding probe tests 480p15's rate.
+	d, _ = step(c, &now, 750*time.Millisecond, 120_000, false)
+	if d.Rung.Name != "240p15" || d.Probe != 250_000*115/100+40_000 {
 		t.Fatalf("probe after the ceiling: %+v", d)
 	}
-	// It fails past its grace: back to 240p15, and a new ceiling blocks
-	// 480p15 and 480p30 for another 20 s.
-	if d, _ = step(c, &now, 1750*time.Millisecond, 120_000, true); d.Rung.Name != "240p15" {
+	// It fails: padding stops, the rung stays, and the next probe waits
+	// twice as long (8 s of calm).
+	if d, _ = step(c, &now, 500*time.Millisecond, 120_000, true); d.Rung.Name != "240p15" || d.Probe != 0 {
 		t.Fatalf("failed probe: %+v", d)
 	}
-	if got := c.Ceiling(now); got != 2 {
-		t.Fatalf("ceiling index %d after the failed probe, want 2", got)
+	if d, _ = step(c, &now, 7500*time.Millisecond, 120_000, false); d.Probe != 0 {
+		t.Fatalf("probed again too soon: %+v", d)
 	}
-	if _, seen = step(c, &now, 18*time.Second, 120_000, false); len(seen) != 1 {
-		t.Fatalf("probed under the second ceiling: %v", seen)
-	}
-	d, _ = step(c, &now, 2*time.Second, 120_000, false)
-	if d.Rung.Name != "480p15" || d.Reason != "probe" {
+	if d, _ = step(c, &now, 1*time.Second, 120_000, false); d.Probe == 0 || d.Rung.Name != "240p15" {
 		t.Fatalf("second probe: %+v", d)
+	}
+}
+
+// A rung a probe took and congestion took away within FlapWindow makes the
+// next probe wait at least 8 s of calm instead of 1 s (the ceiling is cut
+// to 2 s here so that it is the flap that holds the probe back).
+func TestFlappingRungBacksOff(t *testing.T) {
+	c := New(Config{SourceWidth: 640, SourceHeight: 480, CeilingHold: 2 * time.Second})
+	now := time.Unix(0, 0)
+	step(c, &now, 2*time.Second, 300_000, false) // 480p15
+	d, _ := step(c, &now, 8*time.Second, 300_000, false)
+	if d.Rung.Name != "480p30" {
+		t.Fatalf("a clean probe should have taken 480p30: %+v", d)
+	}
+	// 480p30 does not hold: congestion 3 s later takes the sender down.
+	step(c, &now, 2*time.Second, 300_000, false)
+	if d, _ = step(c, &now, 2*time.Second, 300_000, true); d.Rung.Name != "480p15" {
+		t.Fatalf("congestion on the probed rung: %+v", d)
+	}
+	for end := now.Add(7500 * time.Millisecond); now.Before(end); now = now.Add(250 * time.Millisecond) {
+		if d = c.Update(Input{Now: now, Estimate: 300_000, Calm: true}); d.Probe != 0 {
+			t.Fatalf("probed again %v after a flap", 7500*time.Millisecond-end.Sub(now))
+		}
 	}
 }
 
@@ -254,5 +277,24 @@ func TestUnbackedEstimateDoesNotStepUp(t *testing.T) {
 	feed(4*time.Second, 600_000, 380_000) // 1.5 x 380k + 10k - 40k = 540k
 	if d.Rung.Name != "480p15" {
 		t.Fatalf("backed 600k estimate: %+v, want 480p15", d)
+	}
+}
+
+// TestClampedEstimateHoldsRung: pion clamps its estimate to 1.5 x the
+// acknowledged rate when an encoder sends less than its target, with no
+// congestion at all; that fall under 480p30's minimum keeps the rung.
+// Congestion with the same estimate steps down.
+func TestClampedEstimateHoldsRung(t *testing.T) {
+	c := New(Config{SourceWidth: 640, SourceHeight: 480})
+	now := time.Unix(0, 0)
+	if d, _ := step(c, &now, 3*time.Second, 2_000_000, false); d.Rung.Name != "480p30" {
+		t.Fatalf("start: %+v", d)
+	}
+	d, seen := step(c, &now, 10*time.Second, 400_000, false)
+	if len(seen) != 1 || d.Rung.Name != "480p30" {
+		t.Fatalf("a calm clamp moved the sender: %v, %+v", seen, d)
+	}
+	if d, _ = step(c, &now, 1500*time.Millisecond, 400_000, true); d.Rung.Name != "480p15" {
+		t.Fatalf("congestion at 400k: %+v", d)
 	}
 }

@@ -30,7 +30,13 @@ type AdaptState struct {
 	// SentBitrate is what the video encoder produced over the last second
 	// (bit/s, payload).
 	SentBitrate int
-	Changes     int // decisions that changed rung, frame rate or reason
+	// PaddingBitrate is the RTP padding a bandwidth probe sent over the
+	// last second (bit/s, on the wire; adapt.Decision.Probe).
+	PaddingBitrate int
+	// PacerQueue is what waits in the pacer (bytes); PacerDropped counts
+	// the video packets it dropped (whole frames, over its queue bound).
+	PacerQueue, PacerDropped int
+	Changes                  int // decisions that changed rung, frame rate or reason
 	// Congested and Calm are what the ladder was told at the last tick
 	// (from GCC's state, usage and average loss); GCC says why.
 	Congested, Calm bool
@@ -42,6 +48,12 @@ type adapter struct {
 	bwe    atomic.Pointer[cc.BandwidthEstimator]
 	pacer  atomic.Pointer[floorPacer]
 	pacers sync.Map // cc.BandwidthEstimator -> *floorPacer
+	// sawCongestion: GCC changed its estimate in a congested state since
+	// the last tick (a decrease can come and go between two ticks).
+	sawCongestion atomic.Bool
+	// padRate: the RTP padding to send now (bit/s), padBytes: what was.
+	padRate  atomic.Int64
+	padBytes atomic.Int64
 
 	mu       sync.Mutex
 	ctl      *adapt.Controller
@@ -51,6 +63,11 @@ type adapter struct {
 	frameIn  time.Time
 	bytes    int // encoded bytes since the last tick
 	wasAudio bool
+	// The frame dropper: encoded bits not yet paid for at the encoder
+	// target (see filter).
+	ahead     float64
+	aheadAt   time.Time
+	aheadRate int
 	// Quality warnings from the server (warn): until these times the
 	// ladder sees congestion, or CPU pressure.
 	warnBW, warnCPU time.Time
@@ -85,13 +102,18 @@ func withBWE(o rtcapi.Options, initial int) (rtcapi.Options, *adapter) {
 			}
 		}
 		f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-			p := &floorPacer{LeakyBucketPacer: gcc.NewLeakyBucketPacer(initial)}
+			p := &floorPacer{pacer: newPacer(initial)}
 			e, err := gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initial),
 				gcc.SendSideBWEMinBitrate(30_000), gcc.SendSideBWEMaxBitrate(3_000_000), gcc.SendSideBWEPacer(p))
 			if err != nil {
 				_ = p.Close()
 				return nil, err
 			}
+			e.OnTargetBitrateChange(func(int) {
+				if c, _ := congestion(e.GetStats()); c {
+					a.sawCongestion.Store(true)
+				}
+			})
 			a.pacers.Store(cc.BandwidthEstimator(e), p)
 			return e, nil
 		})
@@ -110,12 +132,12 @@ func withBWE(o rtcapi.Options, initial int) (rtcapi.Options, *adapter) {
 	return o, a
 }
 
-// floorPacer is pion's leaky-bucket pacer (1.5 times its target) whose
-// target is never under a floor the ladder sets: while a probe or a
-// probe-proved rate runs above GCC's estimate, the pacer must let it out
-// rather than queue it.
+// floorPacer is the pacer (pacer.go: 1.5 times its target) whose target
+// is never under a floor the ladder sets: while a probe or a probe-proved
+// rate runs above GCC's estimate, the pacer must let it out rather than
+// queue it.
 //
-// pion's queue has no bound: when a cap cuts the estimate from 1 Mbit/s to
+// The pacer's queue has no bound: when a cap cuts the estimate from 1 Mbit/s to
 // 100 kbit/s, what was queued at the old rate takes seconds to drain, and
 // audio and every new frame wait behind it. So while more than maxQueue
 // (at the pacing rate, at least minQueueBytes) waits, new VP8 delta frames
@@ -125,7 +147,7 @@ func withBWE(o rtcapi.Options, initial int) (rtcapi.Options, *adapter) {
 // needKF tells the adapter to ask the encoder for that key frame once the
 // queue is short again.
 type floorPacer struct {
-	*gcc.LeakyBucketPacer
+	*pacer
 	mu         sync.Mutex
 	est, floor int
 	in, out    atomic.Int64 // bytes queued, bytes handed on
@@ -142,7 +164,7 @@ type paceFrame struct {
 
 const (
 	maxQueue      = time.Second
-	minQueueBytes = 64_000
+	minQueueBytes = 16_000
 	opusPT        = 111 // rtcapi registers Opus at 111 and VP8 at 96
 	vp8PT         = 96
 )
@@ -152,7 +174,7 @@ func (p *floorPacer) SetTargetBitrate(r int) {
 	p.est = r
 	v := max(r, p.floor)
 	p.mu.Unlock()
-	p.LeakyBucketPacer.SetTargetBitrate(v)
+	p.pacer.SetTargetBitrate(v)
 }
 
 func (p *floorPacer) setFloor(f int) {
@@ -160,11 +182,11 @@ func (p *floorPacer) setFloor(f int) {
 	p.floor = f
 	v := max(p.est, f)
 	p.mu.Unlock()
-	p.LeakyBucketPacer.SetTargetBitrate(v)
+	p.pacer.SetTargetBitrate(v)
 }
 
 func (p *floorPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
-	p.LeakyBucketPacer.AddStream(ssrc, interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	p.pacer.AddStream(ssrc, interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		p.out.Add(int64(h.MarshalSize() + len(payload)))
 		return w.Write(h, payload, a)
 	}))
@@ -177,7 +199,7 @@ func (p *floorPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attribut
 		return size, nil
 	}
 	p.in.Add(int64(size))
-	return p.LeakyBucketPacer.Write(h, payload, a)
+	return p.pacer.Write(h, payload, a)
 }
 
 // drop decides for one video packet, at the first packet of each frame.
@@ -271,6 +293,21 @@ func (a *adapter) filter(img image.Image, now time.Time) (image.Image, bool) {
 	if d.FPS > 0 && now.Sub(a.lastKept) < time.Second*9/time.Duration(d.FPS*10) {
 		return nil, false
 	}
+	// The frame dropper (libwebrtc's FrameDropper does the same): the
+	// encoder's output runs through a leaky bucket drained at its target;
+	// while it is more than maxAhead of the target ahead, frames are not
+	// encoded. libvpx in mediadevices runs with a 6 s rate-control buffer
+	// and no frame dropping of its own: after its target falls it went on
+	// sending 2-3 times the new target for seconds (seen: 387-491 kbit/s
+	// for 116-167 kbit/s under a 300 kbit/s cap). A key frame alone stays
+	// under the bound.
+	a.mu.Lock()
+	a.drain(d.Bitrate, now)
+	over := a.ahead > float64(d.Bitrate)*maxAhead.Seconds()
+	a.mu.Unlock()
+	if over {
+		return nil, false
+	}
 	a.lastKept = now
 	b := img.Bounds()
 	if d.Rung.Height >= b.Dy() || d.Rung.Height == 0 {
@@ -300,7 +337,27 @@ func (a *adapter) encodeDone(n int, t time.Time) {
 		a.frameIn = time.Time{}
 	}
 	a.bytes += n
+	a.drain(a.state.Decision.Bitrate, t)
+	a.ahead += float64(n * 8)
 	a.mu.Unlock()
+}
+
+// maxAhead: how far (in time at the target) the encoder may run ahead of
+// its target before frames are dropped.
+const maxAhead = time.Second
+
+// drain empties the frame dropper's bucket at rate bit/s up to now; when
+// the target falls the bucket is held to maxAhead at the new one, so what
+// the encoder ran ahead at the old target is not paid off at the new one
+// (a.mu held).
+func (a *adapter) drain(rate int, now time.Time) {
+	if !a.aheadAt.IsZero() {
+		a.ahead = max(0, a.ahead-float64(rate)*now.Sub(a.aheadAt).Seconds())
+	}
+	if rate < a.aheadRate {
+		a.ahead = min(a.ahead, float64(rate)*maxAhead.Seconds())
+	}
+	a.aheadAt, a.aheadRate = now, rate
 }
 
 // run ticks the ladder every 250 ms and drives the encoder.
@@ -315,8 +372,8 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 	const tick = 250 * time.Millisecond
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	var busyWin, bytesWin []float64
-	lastRate, lastEst := 0, 0
+	var busyWin, bytesWin, padWin []float64
+	lastRate := 0
 	for {
 		select {
 		case <-p.ctx.Done():
@@ -334,14 +391,16 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			a.mu.Lock()
 			busyWin = append(busyWin, a.busy.Seconds())
 			bytesWin = append(bytesWin, float64(a.bytes))
+			padWin = append(padWin, float64(a.padBytes.Swap(0)))
 			a.busy, a.bytes = 0, 0
 			if len(busyWin) > 4 {
-				busyWin, bytesWin = busyWin[1:], bytesWin[1:]
+				busyWin, bytesWin, padWin = busyWin[1:], bytesWin[1:], padWin[1:]
 			}
-			var busy, bytes float64
+			var busy, bytes, padded float64
 			for i := range busyWin {
 				busy += busyWin[i]
 				bytes += bytesWin[i]
+				padded += padWin[i]
 			}
 			secs := tick.Seconds() * float64(len(busyWin))
 			busy /= secs
@@ -358,23 +417,23 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			if p.cfg.Audio != nil {
 				thr += p.cfg.AudioBitrate
 			}
-			// An estimate falling by more than 30 % is congestion, but
-			// only below what traffic backed: pion's GCC keeps raising
-			// its estimate while the encoder sends far less, and its
-			// fall from such a height back to what is sent says nothing.
-			// So the estimate must fall under 70 % of what traffic backed
-			// at the previous tick.
-			if a.bwe.Load() != nil {
-				if lastEst > 0 && est < lastEst*7/10 {
-					congested, calm = true, false
-				}
-				lastEst = min(est, thr*3/2+10_000)
+			// A decrease GCC went through between two ticks. (An estimate
+			// that falls while GCC is increasing is pion clamping it to
+			// 1.5 x the acknowledged rate: not congestion.)
+			if a.sawCongestion.Swap(false) {
+				congested, calm = true, false
 			}
 			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est, EncodeBusy: busy, Congested: congested, Calm: calm, Throughput: thr})
 			changed := d.Rung != prev.Rung || d.FPS != prev.FPS || d.Reason != prev.Reason
 			a.state.Decision, a.state.Estimate, a.state.EncodeBusy = d, est, busy
 			a.state.Congested, a.state.Calm, a.state.GCC = congested, calm, gccWhy
 			a.state.SentBitrate = int(bytes * 8 / secs)
+			a.state.PaddingBitrate = int(padded * 8 / secs)
+			pad := 0
+			if d.Probe > 0 {
+				pad = max(d.Probe-thr, 0)
+			}
+			a.padRate.Store(int64(pad))
 			if changed {
 				a.state.Changes++
 			}
@@ -383,6 +442,9 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			st := a.state
 			a.mu.Unlock()
 			if fp := a.pacer.Load(); fp != nil {
+				a.mu.Lock()
+				a.state.PacerQueue, a.state.PacerDropped = int(fp.in.Load()-fp.out.Load()), int(fp.dropped.Load())
+				a.mu.Unlock()
 				fp.setFloor(d.Target)
 				// Frames the pacer dropped break the picture until a key
 				// frame: ask for one once its queue is short again.
@@ -424,6 +486,34 @@ func vp8Bitrate(target int, fps float64) int {
 		return target
 	}
 	return int(float64(target) * vp8AssumedFPS / fps)
+}
+
+// padPacketBytes is one RTP padding packet on the wire: pion's
+// GeneratePadding writes 255 bytes of padding after a 12-byte header, plus
+// the transport-wide sequence number extension (8), the SRTP tag (10) and
+// UDP/IPv4 (28).
+const padPacketBytes = 313
+
+// padder spreads a padding rate over the frames the encoder sends (the
+// encode goroutine's own state).
+type padder struct {
+	debt float64 // bits owed
+	last time.Time
+}
+
+// step returns how many padding packets to send at now for rate bit/s
+// (at most 64 at once; nothing owed after a pause of more than 200 ms).
+func (p *padder) step(rate int64, now time.Time) int {
+	last := p.last
+	p.last = now
+	if rate <= 0 || last.IsZero() {
+		p.debt = 0
+		return 0
+	}
+	p.debt += float64(rate) * min(now.Sub(last), 200*time.Millisecond).Seconds()
+	n := min(int(p.debt/(padPacketBytes*8)), 64)
+	p.debt -= float64(n * padPacketBytes * 8)
+	return n
 }
 
 func abs(x int) int {

@@ -2,16 +2,16 @@ package participant
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtp"
 )
 
 // The pacer's queue is bounded for video (whole frames dropped), never for
 // audio.
 func TestFloorPacerBoundsVideoQueue(t *testing.T) {
-	p := &floorPacer{LeakyBucketPacer: gcc.NewLeakyBucketPacer(100_000)}
+	p := &floorPacer{pacer: newPacer(100_000)}
 	defer p.Close()
 	p.SetTargetBitrate(100_000)
 	p.AddStream(1, interceptor.RTPWriterFunc(func(h *rtp.Header, b []byte, _ interceptor.Attributes) (int, error) {
@@ -26,11 +26,12 @@ func TestFloorPacerBoundsVideoQueue(t *testing.T) {
 		}
 	}
 	dropped := p.dropped.Load()
-	// About 64 kB (32 frames) fit; the rest is dropped, whole frames.
-	if dropped < 70 || dropped > 80 || dropped%2 != 0 {
+	// A second at the pacing rate (1.5 x 100 kbit/s: 18.75 kB, 9 frames)
+	// fits; the rest is dropped, whole frames.
+	if dropped < 116 || dropped > 124 || dropped%2 != 0 {
 		t.Fatalf("dropped %d of 140 video packets", dropped)
 	}
-	if q := p.in.Load() - p.out.Load(); q > minQueueBytes+2200 {
+	if q := p.in.Load() - p.out.Load(); q > 18_750+2200 {
 		t.Fatalf("queue %d bytes", q)
 	}
 	// A key frame always goes in, and ends the dropping.
@@ -43,5 +44,40 @@ func TestFloorPacerBoundsVideoQueue(t *testing.T) {
 	}
 	if p.dropped.Load() != dropped {
 		t.Fatal("audio dropped")
+	}
+}
+
+// TestPacerRate: a 50 kB key frame queued at a 400 kbit/s target leaves at
+// the pacing rate (1.5 x), not at once, and in order.
+func TestPacerRate(t *testing.T) {
+	p := &pacer{factor: pacingFactor, writers: map[uint32]interceptor.RTPWriter{}}
+	p.SetTargetBitrate(400_000) // 75 kB/s
+	payload := make([]byte, 1188)
+	for i := range 42 {
+		if _, err := p.Write(&rtp.Header{SSRC: 1, PayloadType: vp8PT, SequenceNumber: uint16(i)}, payload, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Unix(0, 0)
+	p.due(t0)
+	sent, n, done := 0, 0, time.Duration(0)
+	for at := pacingInterval; at <= 2*time.Second; at += pacingInterval {
+		for _, pk := range p.due(t0.Add(at)) {
+			if pk.header.SequenceNumber != uint16(n) {
+				t.Fatalf("packet %d sent as number %d", pk.header.SequenceNumber, n)
+			}
+			n++
+			sent += pk.header.MarshalSize() + len(pk.payload)
+		}
+		if at == 300*time.Millisecond && sent > 75_000*3/10+1200 {
+			t.Fatalf("%d bytes out after 300 ms at 75 kB/s", sent)
+		}
+		if done == 0 && len(p.queue) == 0 {
+			done = at
+		}
+	}
+	// 50.4 kB at 75 kB/s: 672 ms.
+	if n != 42 || done < 600*time.Millisecond || done > 750*time.Millisecond {
+		t.Fatalf("%d packets, queue drained after %v, want 42 after about 672 ms", n, done)
 	}
 }

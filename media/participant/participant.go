@@ -655,6 +655,7 @@ func (p *Participant) startVideo() error {
 	go func() {
 		defer p.wg.Done()
 		last := time.Now()
+		var pad padder
 		for {
 			b, release, err := enc.Read()
 			if err != nil {
@@ -667,6 +668,13 @@ func (p *Participant) startVideo() error {
 			p.adapt.encodeDone(len(b), now)
 			_ = track.WriteSample(media.Sample{Data: b, Duration: now.Sub(last)})
 			last = now
+			// A bandwidth probe's padding goes right after the frame, on
+			// the same packetizer (one goroutine: no race on its state).
+			if p.adapt != nil {
+				if n := pad.step(p.adapt.padRate.Load(), now); n > 0 && track.GeneratePadding(uint32(n)) == nil {
+					p.adapt.padBytes.Add(int64(n * padPacketBytes))
+				}
+			}
 			release()
 			p.mu.Lock()
 			p.sent.VideoFrames++

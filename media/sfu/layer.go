@@ -96,6 +96,8 @@ type layerState struct {
 	// resyncing: the packets right after a resync are checked against
 	// resyncIn (late ones from before it are dropped).
 	resyncing bool
+	// lastIn: the newest publisher sequence number forwarded or skipped.
+	lastIn uint16
 }
 
 func (l *layerState) init(video bool, want Layer) {
@@ -171,6 +173,19 @@ func vp8Start(pkt *rtp.Packet) (start, key bool) {
 	return start, start && len(v.Payload) > 0 && v.Payload[0]&0x01 == 0
 }
 
+// skip takes a padding-only packet out of this subscriber's stream (a
+// publisher's bandwidth probe, RFC 3550 section 5.1 padding with no
+// payload): the sequence numbers after it close the gap, so the subscriber
+// sees no loss. A repeat of a packet already passed (a retransmission) is
+// ignored.
+func (l *layerState) skip(seq uint16) {
+	if !l.video || !l.sentAny || l.dropping || int16(seq-l.lastIn) <= 0 {
+		return
+	}
+	l.lastIn = seq
+	l.offset++
+}
+
 // admit decides whether pkt goes to this subscriber and with which
 // sequence number.
 func (l *layerState) admit(pkt *rtp.Packet) (uint16, bool) {
@@ -218,6 +233,9 @@ func (l *layerState) admit(pkt *rtp.Packet) (uint16, bool) {
 		}
 	}
 	l.dropping = false
+	if !l.sentAny || int16(pkt.SequenceNumber-l.lastIn) > 0 {
+		l.lastIn = pkt.SequenceNumber
+	}
 	out := pkt.SequenceNumber - l.offset
 	if !l.sentAny || int16(out-l.lastOut) > 0 {
 		l.lastOut = out

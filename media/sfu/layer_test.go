@@ -67,3 +67,66 @@ func TestLayerAdmitsAcrossSequenceHalves(t *testing.T) {
 		seq++
 	}
 }
+
+// TestLayerSkipsPadding: padding-only packets (a publisher's bandwidth
+// probe) are not forwarded, and the subscriber's sequence numbers stay
+// contiguous across them, across the 16-bit wrap, and when a padding
+// packet is retransmitted.
+func TestLayerSkipsPadding(t *testing.T) {
+	var l layerState
+	l.init(true, LayerFull)
+	seq := uint16(65500)
+	var want uint16
+	for i := 0; i < 300; i++ {
+		if i%3 == 2 {
+			l.skip(seq) // padding
+			if i%9 == 8 {
+				l.skip(seq) // its retransmission
+			}
+			seq++
+			continue
+		}
+		out, ok := l.admit(vp8Pkt(seq, uint32(i*3000), i == 0))
+		if !ok {
+			t.Fatalf("packet %d (seq %d) not forwarded", i, seq)
+		}
+		if i > 0 && out != want {
+			t.Fatalf("packet %d (seq %d) forwarded as %d, want %d", i, seq, out, want)
+		}
+		want = out + 1
+		seq++
+	}
+	// Padding while the subscriber is held at key frames only changes
+	// nothing: it resumes on the next key frame right after its last
+	// forwarded packet.
+	l.want = LayerKeyframes
+	for i := 0; i < 5; i++ {
+		l.admit(vp8Pkt(seq, uint32(900000+i), false))
+		seq++
+		l.skip(seq)
+		seq++
+	}
+	out, ok := l.admit(vp8Pkt(seq, 990000, true))
+	if !ok || out != want {
+		t.Fatalf("key frame after padding while held: forwarded %v as %d, want %d", ok, out, want)
+	}
+}
+
+// TestOwnLoss: loss on the publisher's uplink over the same interval is
+// taken out of a subscriber's reported loss (RFC 3550 fraction, x/256).
+func TestOwnLoss(t *testing.T) {
+	for _, c := range []struct {
+		fraction uint8
+		up       float64
+		want     uint8
+	}{
+		{77, 0.30, 0},   // all of it upstream
+		{77, 0, 77},     // none upstream
+		{128, 0.20, 96}, // 1 - 0.5/0.8 = 0.375
+		{10, 0.25, 0},   // retransmissions recovered more than was lost
+	} {
+		if got := ownLoss(c.fraction, c.up); got != c.want {
+			t.Errorf("ownLoss(%d, %.2f) = %d, want %d", c.fraction, c.up, got, c.want)
+		}
+	}
+}

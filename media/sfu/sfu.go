@@ -152,15 +152,18 @@ type published struct {
 	subs      atomic.Pointer[[]*downTrack]
 	lastPLI   atomic.Int64 // unix ns
 	// upLoss is the loss on the publisher's own uplink (sequence gaps
-	// arriving here, float64 bits): the subscribers' receiver reports
-	// include it, and it is not their links' fault.
-	upLoss atomic.Uint64
+	// arriving here, smoothed, float64 bits). upExpected and upMissing
+	// count the same since the track started: packets expected and
+	// missing at first arrival. The subscribers' receiver reports include
+	// that loss, and it is not their links' fault.
+	upLoss                atomic.Uint64
+	upExpected, upMissing atomic.Int64
 }
 
-// ownLoss takes the publisher's uplink loss out of a subscriber's
-// reported fraction lost (x/256): total = 1 - (1-up)(1-own).
-func (pub *published) ownLoss(fraction uint8) uint8 {
-	up := math.Float64frombits(pub.upLoss.Load())
+// ownLoss takes the publisher's uplink loss up (0..1, over the same
+// interval) out of a subscriber's reported fraction lost (x/256, RFC 3550
+// section 6.4.1): total = 1 - (1-up)(1-own).
+func ownLoss(fraction uint8, up float64) uint8 {
 	total := float64(fraction) / 256
 	if up <= 0 || up >= 1 {
 		return fraction
@@ -175,6 +178,9 @@ type downTrack struct {
 	peerID string
 	track  *webrtc.TrackLocalStaticRTP
 	layers layerState
+	// The publisher's uplink counters at this subscriber's last receiver
+	// report (its RTCP reader only).
+	rrExpected, rrMissing int64
 }
 
 // AddPeer creates the PeerConnection for participant id in roomName with
@@ -567,6 +573,8 @@ func (s *SFU) forward(pub *published) {
 			if started {
 				expected += gap
 				got++
+				pub.upExpected.Add(int64(gap))
+				pub.upMissing.Add(int64(gap - 1))
 			}
 			started, lastSeq = true, pkt.SequenceNumber
 			if got >= 20 {
@@ -581,6 +589,14 @@ func (s *SFU) forward(pub *published) {
 			}
 		}
 		subs := *pub.subs.Load()
+		if len(pkt.Payload) == 0 {
+			// Padding only: the publisher probing its uplink. Nothing to
+			// forward.
+			for _, d := range subs {
+				d.layers.skip(pkt.SequenceNumber)
+			}
+			continue
+		}
 		for _, d := range subs {
 			seq, ok := d.layers.admit(&pkt)
 			if !ok {
@@ -621,8 +637,18 @@ func (s *SFU) readSubscriberRTCP(snd *webrtc.RTPSender, pub *published, d *downT
 					s.requestKeyframe(pub)
 				}
 			case *rtcp.ReceiverReport:
+				// The uplink's loss over the interval this report covers
+				// (since the subscriber's previous one): a burst lost
+				// upstream shows in the subscriber's report up to a
+				// second later, when a smoothed figure has moved on.
+				exp, miss := pub.upExpected.Load(), pub.upMissing.Load()
+				up := 0.0
+				if de := exp - d.rrExpected; de > 0 {
+					up = float64(miss-d.rrMissing) / float64(de)
+				}
+				d.rrExpected, d.rrMissing = exp, miss
 				for _, rr := range r.Reports {
-					if d.layers.onReport(pub.ownLoss(rr.FractionLost), time.Now()) {
+					if d.layers.onReport(ownLoss(rr.FractionLost, up), time.Now()) {
 						p := d.layers.current()
 						s.log.Info("subscriber link layer", "peer", d.peerID, "track", pub.key, "layer", p.String(), "loss", float64(rr.FractionLost)/256)
 					}
