@@ -5,4 +5,4 @@
 test-adapt:
 	go test -race ./media/adapt ./media/sfu
 test-impair: testdata
-	go test -tags impair -count=1 -v -run Impair ./internal/impairtest
+	go test -count=1 -v -run Impair ./internal/impairtest

@@ -1,4 +1,4 @@
 // Package impairtest runs Podium calls over real impaired links (network
-// namespaces made by the test, nftables loss, tc tbf caps). Its test is
-// built with -tags impair: see mk/adapt.mk.
+// namespaces made by the test, nftables loss, tc tbf caps; root only) and
+// over pion's virtual network (delay, jitter, a UDP blackout).
 package impairtest

@@ -50,7 +50,8 @@ func TestFloorPacerBoundsVideoQueue(t *testing.T) {
 // TestPacerRate: a 50 kB key frame queued at a 400 kbit/s target leaves at
 // the pacing rate (1.5 x), not at once, and in order.
 func TestPacerRate(t *testing.T) {
-	p := &pacer{factor: pacingFactor, writers: map[uint32]interceptor.RTPWriter{}}
+	t0 := time.Unix(0, 0)
+	p := &pacer{factor: pacingFactor, writers: map[uint32]interceptor.RTPWriter{}, clock: func() time.Time { return t0 }}
 	p.SetTargetBitrate(400_000) // 75 kB/s
 	payload := make([]byte, 1188)
 	for i := range 42 {
@@ -58,7 +59,6 @@ func TestPacerRate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t0 := time.Unix(0, 0)
 	p.due(t0)
 	sent, n, done := 0, 0, time.Duration(0)
 	for at := pacingInterval; at <= 2*time.Second; at += pacingInterval {
@@ -79,5 +79,26 @@ func TestPacerRate(t *testing.T) {
 	// 50.4 kB at 75 kB/s: 672 ms.
 	if n != 42 || done < 600*time.Millisecond || done > 750*time.Millisecond {
 		t.Fatalf("%d packets, queue drained after %v, want 42 after about 672 ms", n, done)
+	}
+}
+
+// TestPacerQueueTimeBound: 100 kB queued at a 100 kbit/s target (1.5 x:
+// 5.3 s at the pacing rate) leaves within about maxQueueTime.
+func TestPacerQueueTimeBound(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	p := &pacer{factor: pacingFactor, writers: map[uint32]interceptor.RTPWriter{}, clock: func() time.Time { return t0 }}
+	p.SetTargetBitrate(100_000)
+	payload := make([]byte, 988)
+	for i := range 100 {
+		_, _ = p.Write(&rtp.Header{SSRC: 1, PayloadType: vp8PT, SequenceNumber: uint16(i)}, payload, nil)
+	}
+	p.due(t0)
+	at := time.Duration(0)
+	for n := 0; n < 100 && at < 10*time.Second; {
+		at += pacingInterval
+		n += len(p.due(t0.Add(at)))
+	}
+	if at > maxQueueTime*3/2 {
+		t.Fatalf("100 kB left after %v at a 100 kbit/s target, want about %v", at, maxQueueTime)
 	}
 }

@@ -75,6 +75,12 @@ func New(o Options) (*webrtc.API, error) {
 	// mDNS candidates would send multicast queries; Podium never needs them.
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	// pion's SRTP replay window is 64 packets: a retransmission (NACK)
+	// or a packet held in a sender's pacer that arrives more than 64
+	// packets after newer ones is dropped as a replay, and the sender's
+	// congestion control counts it lost. libwebrtc uses 1024 for the same
+	// reason (pc/srtp_session.cc).
+	s.SetSRTPReplayProtectionWindow(1024)
 	if o.Net != nil {
 		s.SetNet(o.Net)
 	} else if o.LoopbackOnly {
