@@ -116,7 +116,26 @@ func TestTokenCommand(t *testing.T) {
 
 // startPodiumd runs podiumd serve on addr with args and waits until
 // /healthz answers.
-func startPodiumd(t *testing.T, addr string, logs *bytes.Buffer, args ...string) *exec.Cmd {
+// syncBuffer collects a child's log: exec copies into it from a goroutine
+// of its own while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startPodiumd(t *testing.T, addr string, logs *syncBuffer, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(build(t), append([]string{"serve", "--addr", addr, "--loopback"}, args...)...)
 	cmd.Env = append(os.Environ(), "PODIUM_SECRET="+stateSecret)
@@ -197,7 +216,7 @@ func TestStateDirSurvivesKill(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	var logs bytes.Buffer
+	var logs syncBuffer
 	cmd := startPodiumd(t, addr, &logs, "--state-dir", dir)
 	c, _ := joinRoom(t, addr, "ada", protocol.RoleAttendee)
 	ctx := context.Background()
@@ -232,7 +251,11 @@ func TestStateDirSurvivesKill(t *testing.T) {
 	if len(snap.Chat) != 1 || snap.Chat[0].Text != "written before the kill" || snap.Position != 1 || snap.Count != 1 {
 		t.Fatalf("after the kill the room holds chat %+v, position %d of %d\n%s", snap.Chat, snap.Position, snap.Count, logs.String())
 	}
-	if !strings.Contains(logs.String(), `"msg":"room restored"`) {
-		t.Fatalf("no restore logged:\n%s", logs.String())
+	// The log line comes through a pipe: it may land a moment after the
+	// join's answer.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), `"msg":"room restored"`); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no restore logged:\n%s", logs.String())
+		}
 	}
 }
