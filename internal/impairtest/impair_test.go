@@ -94,7 +94,7 @@ func TestImpairLinks(t *testing.T) {
 
 // startChild re-executes TestImpairLinks as role in a new network namespace.
 func startChild(t *testing.T, role string, env []string, onLine func(string)) (*exec.Cmd, func() error) {
-	c := netnstest.Start(t, "TestImpairLinks", 220*time.Second, append([]string{roleEnv + "=" + role}, env...), onLine)
+	c := netnstest.Start(t, "TestImpairLinks", 260*time.Second, append([]string{roleEnv + "=" + role}, env...), onLine)
 	return c.Cmd, c.Wait
 }
 
@@ -200,7 +200,7 @@ func runServer(t *testing.T) {
 	defer func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = wait() }()
 
 	// The good subscriber, inside S.
-	ctx, cancel := context.WithTimeout(context.Background(), 190*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 230*time.Second)
 	defer cancel()
 	var good *participant.Participant
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
@@ -277,8 +277,17 @@ func runServer(t *testing.T) {
 	// A poor subscriber first, from the steady start: its downlink is
 	// capped while the publisher is on its top rung, which it must keep.
 	sh(t, "tc", "qdisc", "replace", "dev", ifSP, "root", "tbf", "rate", "250kbit", "burst", "6kb", "latency", "80ms")
-	pa, pb := phase("poorsub", 16*time.Second)
-	layer, _ := h.SFU.SubscriberLayer("impair", "pub/camera", "poor")
+	// The SFU holds the poor subscriber at key frames only and tries the
+	// full layer again now and then (after 6 s, 12 s, ... of a clean
+	// link): the layer is sampled every second.
+	pa := time.Since(start)
+	layers := map[sfu.Layer]int{}
+	for range 16 {
+		_, _ = phase("poorsub", time.Second)
+		l, _ := h.SFU.SubscriberLayer("impair", "pub/camera", "poor")
+		layers[l]++
+	}
+	pb := time.Since(start)
 	sh(t, "tc", "qdisc", "del", "dev", ifSP, "root")
 
 	nft := func(pct int) {
@@ -294,6 +303,26 @@ func runServer(t *testing.T) {
 	nft(15)
 	l15a, l15b := phase("loss15", 8*time.Second)
 	nft(0)
+	// Video comes back by itself once the loss ends; the cap is then
+	// measured from the top rung (15 % loss usually takes the sender
+	// down: GCC backs off on loss over 10 %).
+	clear0 := time.Since(start)
+	clearOK := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		_, _ = phase("clear", time.Second)
+		mu.Lock()
+		top := len(pubs) >= 2 && pubs[len(pubs)-1].rung == "640x480@30" && pubs[len(pubs)-2].rung == "640x480@30"
+		mu.Unlock()
+		if top {
+			clearOK = true
+			break
+		}
+	}
+	if clearOK {
+		t.Logf("RESULT clear: back on 640x480@30 %.1f s after the loss ended", (time.Since(start) - clear0).Seconds())
+	} else {
+		t.Errorf("the sender was not back on 640x480@30 within 30 s after the loss ended")
+	}
 
 	inC("tc", "qdisc", "replace", "dev", ifC, "root", "tbf", "rate", "300kbit", "burst", "6kb", "latency", "80ms")
 	c300a, c300b := phase("cap300k", 20*time.Second)
@@ -456,8 +485,8 @@ func runServer(t *testing.T) {
 		poorFPS += p.poorFPS
 		pubRungs = append(pubRungs, p.rung)
 	}
-	t.Logf("RESULT poorsub: good %.1f fps %.0f kbit/s (baseline %.1f fps %.0f kbit/s); poor subscriber layer %s; publisher rungs %v",
-		gfps, gkbps, baseFPS, baseKbps, layer, pubRungs)
+	t.Logf("RESULT poorsub: good %.1f fps %.0f kbit/s (baseline %.1f fps %.0f kbit/s); poor subscriber's layer (1 s samples) %v; publisher rungs %v",
+		gfps, gkbps, baseFPS, baseKbps, layers, pubRungs)
 	if gfps < baseFPS*0.7 {
 		t.Errorf("the poor subscriber lowered the good one: %.1f fps vs %.1f", gfps, baseFPS)
 	}
@@ -467,8 +496,8 @@ func runServer(t *testing.T) {
 			break
 		}
 	}
-	if layer != sfu.LayerKeyframes {
-		t.Errorf("poor subscriber's layer %s, want keyframes", layer)
+	if layers[sfu.LayerKeyframes] < 8 {
+		t.Errorf("poor subscriber's layer over 16 s: %v, want key frames only for at least half of it", layers)
 	}
 }
 
@@ -485,7 +514,7 @@ func runClient(t *testing.T) {
 	sh(t, "ip", "addr", "add", addrC+"/24", "dev", ifC)
 	sh(t, "ip", "link", "set", ifC, "up")
 	api := rtcapi.Options{Interfaces: []string{ifC}}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	// A real video: a panning photo or vtest.avi leave VP8 far under its
 	// target (35-80 of 150 kbit/s at 320x240@15), Megamind.avi fills it.
@@ -554,7 +583,7 @@ func runPoor(t *testing.T) {
 	sh(t, "ip", "link", "set", ifP, "up")
 	sh(t, "ip", "route", "add", "default", "via", addrSP) // the server listens on addrS
 	api := rtcapi.Options{Interfaces: []string{ifP}}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	var poor *participant.Participant
 	var err error
