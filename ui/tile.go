@@ -81,8 +81,15 @@ func newTile(id string) *tile {
 	t.qLabel.TextSize = 12
 	t.qLabel.TextStyle.Bold = true
 	t.qLabel.Hide()
+	// An inset at each end keeps the name and the bars off the tile's
+	// rounded border.
+	inset := func() fyne.CanvasObject {
+		r := canvas.NewRectangle(color.Transparent)
+		r.SetMinSize(fyne.NewSize(4, 1))
+		return r
+	}
 	bottom := container.NewStack(canvas.NewRectangle(barBG),
-		container.NewHBox(t.muted, t.name, layout.NewSpacer(), container.NewCenter(meter), container.NewCenter(t.qLabel), q))
+		container.NewHBox(inset(), t.muted, t.name, layout.NewSpacer(), container.NewCenter(meter), container.NewCenter(t.qLabel), q, inset()))
 	t.border = canvas.NewRectangle(color.Transparent)
 	t.border.StrokeWidth = 3
 	t.border.CornerRadius = 6
