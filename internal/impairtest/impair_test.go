@@ -266,6 +266,14 @@ func runServer(t *testing.T) {
 		}
 		return out
 	}
+	avg := func(gs []goodSample) (fps, kbps float64) {
+		for _, g := range gs {
+			fps += g.vfps
+			kbps += g.vkbps
+		}
+		n := float64(max(len(gs), 1))
+		return fps / n, kbps / n
+	}
 	// Wait for media to flow.
 	for deadline := time.Now().Add(25 * time.Second); sample().vpkts == 0 || sample().apkts == 0; time.Sleep(250 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -331,6 +339,20 @@ func runServer(t *testing.T) {
 	inC("tc", "qdisc", "del", "dev", ifC, "root")
 	ra, rb := phase("released", 20*time.Second)
 
+	// Delay and jitter: netem where the kernel has it (100 ms +- 30 ms on
+	// the publisher's uplink); this test's machines have none, and the
+	// same impairment runs over pion's vnet in TestImpairDelayJitter.
+	if exec.Command("nsenter", "-t", cpid, "-n", "tc", "qdisc", "replace", "dev", ifC, "root", "netem", "delay", "100ms", "30ms").Run() == nil {
+		t.Logf("RESULT delay: netem path (100 ms +- 30 ms on the publisher's uplink)")
+		da, db := phase("netem", 12*time.Second)
+		inC("tc", "qdisc", "del", "dev", ifC, "root")
+		if fps, _ := avg(goodsIn(da+4*time.Second, db)); fps < 5 {
+			t.Errorf("netem 100 ms +- 30 ms: video at the good subscriber %.1f fps", fps)
+		}
+	} else {
+		t.Logf("RESULT delay: no netem in this kernel; delay and jitter run over pion's vnet (TestImpairDelayJitter)")
+	}
+
 	// The publisher's link is cut for 5 s (every packet, TCP and UDP, both
 	// ways); meanwhile the publisher raises its hand and sends a chat
 	// message. Then the link comes back.
@@ -384,14 +406,6 @@ func runServer(t *testing.T) {
 			t.Errorf("audio stalled at the good subscriber around t=%.1fs", goods[i].at.Seconds())
 			break
 		}
-	}
-	avg := func(gs []goodSample) (fps, kbps float64) {
-		for _, g := range gs {
-			fps += g.vfps
-			kbps += g.vkbps
-		}
-		n := float64(max(len(gs), 1))
-		return fps / n, kbps / n
 	}
 	baseFPS, baseKbps := avg(goodsIn(b0, b1))
 	t.Logf("baseline at the good subscriber: %.1f fps, %.0f kbit/s", baseFPS, baseKbps)
