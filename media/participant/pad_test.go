@@ -93,3 +93,22 @@ func TestFrameDropperAfterTargetFalls(t *testing.T) {
 		t.Fatalf("%d of 60 frames kept in the 2 s after the target fell", kept)
 	}
 }
+
+// TestGradeReasons: loss, the participant's own round trip and the frame
+// rate each give their reason; the round trip is told as this side's.
+func TestGradeReasons(t *testing.T) {
+	for _, c := range []struct {
+		tq           TrackQuality
+		level, cause string
+	}{
+		{TrackQuality{TrackStats: TrackStats{Kind: "video", FramesDecoded: 10, FPS: 30}, LossPct: 12}, QualityPoor, "loss 12%"},
+		{TrackQuality{TrackStats: TrackStats{Kind: "audio"}, RTTMs: 450}, QualityPoor, "your delay 450 ms"},
+		{TrackQuality{TrackStats: TrackStats{Kind: "audio"}, RTTMs: 250}, QualityFair, "your delay 250 ms"},
+		{TrackQuality{TrackStats: TrackStats{Kind: "video", FramesDecoded: 10, FPS: 12}}, QualityFair, "12 fps"},
+		{TrackQuality{TrackStats: TrackStats{Kind: "video", FramesDecoded: 10, FPS: 30}}, QualityGood, ""},
+	} {
+		if level, cause := grade(c.tq, false); level != c.level || cause != c.cause {
+			t.Errorf("grade(%+v) = %s %q, want %s %q", c.tq, level, cause, c.level, c.cause)
+		}
+	}
+}

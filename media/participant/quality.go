@@ -206,7 +206,10 @@ func (p *Participant) Quality() []TrackQuality {
 	return out
 }
 
-// grade maps statistics to good, fair or poor with the first reason.
+// grade maps statistics to good, fair or poor with the first reason. The
+// round trip is this participant's own to the SFU (the remote's is not
+// known here), so a long one is told as "your delay": it lies on this side
+// of every remote.
 func grade(t TrackQuality, stalled bool) (string, string) {
 	switch t.VideoOff {
 	case OffByReceiver:
@@ -229,7 +232,7 @@ func grade(t TrackQuality, stalled bool) (string, string) {
 	}
 	poor := []rule{
 		{t.LossPct > 10, fmt.Sprintf("loss %.0f%%", t.LossPct)},
-		{t.RTTMs > 400, fmt.Sprintf("delay %.0f ms", t.RTTMs)},
+		{t.RTTMs > 400, fmt.Sprintf("your delay %.0f ms", t.RTTMs)},
 		{t.JitterMs > 60, fmt.Sprintf("jitter %.0f ms", t.JitterMs)},
 		{video && t.FramesDecoded > 0 && t.FPS < 8, fmt.Sprintf("%.0f fps", t.FPS)},
 	}
@@ -240,7 +243,7 @@ func grade(t TrackQuality, stalled bool) (string, string) {
 	}
 	fair := []rule{
 		{t.LossPct > 3, fmt.Sprintf("loss %.0f%%", t.LossPct)},
-		{t.RTTMs > 200, fmt.Sprintf("delay %.0f ms", t.RTTMs)},
+		{t.RTTMs > 200, fmt.Sprintf("your delay %.0f ms", t.RTTMs)},
 		{t.JitterMs > 30, fmt.Sprintf("jitter %.0f ms", t.JitterMs)},
 		{video && t.FramesDecoded > 0 && t.FPS < 20, fmt.Sprintf("%.0f fps", t.FPS)},
 	}
