@@ -114,14 +114,12 @@ type Participant struct {
 	lastRecv time.Time // last message from the server
 	ice      iceWatch  // ice.go: ICE restarts
 	reconns  int
-	// Local candidates held while an answer is made (sendCandidate).
-	candMu    sync.Mutex
-	holdCands bool
-	heldCands []webrtc.ICECandidateInit
-	room      *roomClient  // room.go: hands, stage, chat, Q&A, polls
-	screen    screenShare  // screen.go: a shared screen, the second video track
-	adapt     *adapter     // adapt.go: nil unless Config.Adaptive
-	quality   qualityState // quality.go: media states and subscriptions
+	// Local candidates wait while an answer is made (sendCandidate).
+	cands   rtcapi.CandidateGate
+	room    *roomClient  // room.go: hands, stage, chat, Q&A, polls
+	screen  screenShare  // screen.go: a shared screen, the second video track
+	adapt   *adapter     // adapt.go: nil unless Config.Adaptive
+	quality qualityState // quality.go: media states and subscriptions
 }
 
 // Events about the connection itself (Event.Type).
@@ -525,29 +523,16 @@ func (p *Participant) handle(env protocol.Envelope) {
 // an answer is being made: after an ICE restart it carries the new ufrag,
 // which the server cannot match before it has the answer.
 func (p *Participant) sendCandidate(j webrtc.ICECandidateInit) {
-	p.candMu.Lock()
-	if p.holdCands {
-		p.heldCands = append(p.heldCands, j)
-		p.candMu.Unlock()
-		return
-	}
-	p.candMu.Unlock()
+	p.cands.Send(j, p.signalCandidate)
+}
+
+func (p *Participant) signalCandidate(j webrtc.ICECandidateInit) {
 	_, _ = p.sig.Send(p.ctx, protocol.TypeCandidate, protocol.CandidateBody{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex})
 }
 
 func (p *Participant) answer(sdp string) error {
-	p.candMu.Lock()
-	p.holdCands = true
-	p.candMu.Unlock()
-	defer func() {
-		p.candMu.Lock()
-		held := p.heldCands
-		p.heldCands, p.holdCands = nil, false
-		p.candMu.Unlock()
-		for _, c := range held {
-			p.sendCandidate(c)
-		}
-	}()
+	p.cands.Hold()
+	defer p.cands.Release(p.signalCandidate)
 	pc := p.PeerConnection()
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err

@@ -125,9 +125,7 @@ type Peer struct {
 	// Candidates gathered while an offer is being made wait until it is
 	// sent: after an ICE restart they carry the new ufrag, which the
 	// participant cannot match before it has the offer.
-	candMu     sync.Mutex
-	holdCands  bool
-	heldCands  []webrtc.ICECandidateInit
+	cands      rtcapi.CandidateGate
 	pendingICE []webrtc.ICECandidateInit
 	closed     bool
 
@@ -272,32 +270,7 @@ func (p *Peer) AddPublishSlots(video, audio int) error {
 }
 
 func (p *Peer) sendCandidate(c webrtc.ICECandidateInit) {
-	p.candMu.Lock()
-	if p.holdCands {
-		p.heldCands = append(p.heldCands, c)
-		p.candMu.Unlock()
-		return
-	}
-	p.candMu.Unlock()
-	p.sig.SendCandidate(c)
-}
-
-func (p *Peer) holdCandidates() {
-	p.candMu.Lock()
-	p.holdCands = true
-	p.candMu.Unlock()
-}
-
-// releaseCandidates sends the candidates held while an offer was made
-// (after the offer itself).
-func (p *Peer) releaseCandidates() {
-	p.candMu.Lock()
-	held := p.heldCands
-	p.heldCands, p.holdCands = nil, false
-	p.candMu.Unlock()
-	for _, c := range held {
-		p.sig.SendCandidate(c)
-	}
+	p.cands.Send(c, p.sig.SendCandidate)
 }
 
 // RestartICE renegotiates with new ICE credentials (RFC 8445 section 9,
@@ -337,8 +310,8 @@ func (p *Peer) negotiateLocked() {
 		// no ICE credentials. The first subscription negotiates.
 		return
 	}
-	p.holdCandidates()
-	defer p.releaseCandidates()
+	p.cands.Hold()
+	defer p.cands.Release(p.sig.SendCandidate) // after the offer itself
 	var opts *webrtc.OfferOptions
 	if p.iceRestart {
 		opts = &webrtc.OfferOptions{ICERestart: true}
