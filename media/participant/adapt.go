@@ -150,7 +150,6 @@ type floorPacer struct {
 	*pacer
 	mu         sync.Mutex
 	est, floor int
-	in, out    atomic.Int64 // bytes queued, bytes handed on
 	frames     map[uint32]*paceFrame
 	dropped    atomic.Int64 // video packets dropped
 	needKF     atomic.Bool
@@ -185,20 +184,12 @@ func (p *floorPacer) setFloor(f int) {
 	p.pacer.SetTargetBitrate(v)
 }
 
-func (p *floorPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
-	p.pacer.AddStream(ssrc, interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		p.out.Add(int64(h.MarshalSize() + len(payload)))
-		return w.Write(h, payload, a)
-	}))
-}
-
 func (p *floorPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 	size := h.MarshalSize() + len(payload)
 	if h.PayloadType != opusPT && !isResend(a) && p.drop(h, payload, size) {
 		p.dropped.Add(1)
 		return size, nil
 	}
-	p.in.Add(int64(size))
 	return p.pacer.Write(h, payload, a)
 }
 
@@ -220,7 +211,7 @@ func (p *floorPacer) drop(h *rtp.Header, payload []byte, size int) bool {
 	f.ts = h.Timestamp
 	rate := max(p.est, p.floor) * 3 / 2
 	limit := max(int64(float64(rate)/8*maxQueue.Seconds()), minQueueBytes)
-	over := p.in.Load()-p.out.Load()+int64(size) > limit
+	over := int64(p.queuedBytes()+size) > limit
 	key := h.PayloadType == vp8PT && vp8KeyFrame(payload)
 	switch {
 	case key:
@@ -443,7 +434,7 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			a.mu.Unlock()
 			if fp := a.pacer.Load(); fp != nil {
 				a.mu.Lock()
-				a.state.PacerQueue, a.state.PacerDropped = int(fp.in.Load()-fp.out.Load()), int(fp.dropped.Load())
+				a.state.PacerQueue, a.state.PacerDropped = fp.queuedBytes(), int(fp.dropped.Load())
 				a.mu.Unlock()
 				fp.setFloor(d.Target)
 				// Frames the pacer dropped break the picture until a key

@@ -90,6 +90,13 @@ func (p *pacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
 	p.mu.Unlock()
 }
 
+// queuedBytes returns what waits in the queue (bytes).
+func (p *pacer) queuedBytes() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.queued
+}
+
 // Write queues a packet.
 func (p *pacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 	pk := &pacedPacket{header: h.Clone(), payload: append([]byte(nil), payload...), attrs: maps.Clone(a)}

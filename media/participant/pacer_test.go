@@ -31,7 +31,7 @@ func TestFloorPacerBoundsVideoQueue(t *testing.T) {
 	if dropped < 116 || dropped > 124 || dropped%2 != 0 {
 		t.Fatalf("dropped %d of 140 video packets", dropped)
 	}
-	if q := p.in.Load() - p.out.Load(); q > 18_750+2200 {
+	if q := p.queuedBytes(); q > 18_750+2200 {
 		t.Fatalf("queue %d bytes", q)
 	}
 	// A key frame always goes in, and ends the dropping.
