@@ -518,7 +518,13 @@ func (s *Store) write(rl *roomLog) {
 }
 
 func appendSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	return writeSync(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, b)
+}
+
+// writeSync writes b to the file at path opened with flag, fsyncs and
+// closes it; the first error is returned.
+func writeSync(path string, flag int, b []byte) error {
+	f, err := os.OpenFile(path, flag, 0o600)
 	if err != nil {
 		return err
 	}
@@ -541,17 +547,7 @@ func (s *Store) writeSnapshot(rl *roomLog) error {
 	}
 	b = append(b, '\n')
 	tmp := rl.path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err = writeSync(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, b)
 	if err == nil {
 		err = os.Rename(tmp, rl.path)
 	}
