@@ -57,16 +57,9 @@ func TestImpairDelayJitter(t *testing.T) {
 	for time.Since(start) < 22*time.Second {
 		time.Sleep(500 * time.Millisecond)
 		s := sample{at: time.Since(start)}
-		for _, q := range sub.Quality() {
-			if q.From != "pub" {
-				continue
-			}
-			if q.Kind == "audio" {
-				s.apkts = q.Packets
-			} else {
-				s.vfps, s.vkbps, s.jitter, s.rtt, s.level, s.reason = q.FPS, q.BitrateKbps, q.JitterMs, q.RTTMs, q.Level, q.Reason
-			}
-		}
+		au, v := fromPub(sub)
+		s.apkts = au.Packets
+		s.vfps, s.vkbps, s.jitter, s.rtt, s.level, s.reason = v.FPS, v.BitrateKbps, v.JitterMs, v.RTTMs, v.Level, v.Reason
 		a := pub.Adaptation()
 		s.rung, s.sent = a.Decision.Rung.String(), a.SentBitrate
 		samples = append(samples, s)

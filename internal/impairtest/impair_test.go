@@ -215,18 +215,9 @@ func runServer(t *testing.T) {
 	defer good.Close()
 	var goods []goodSample
 	sample := func() goodSample {
-		g := goodSample{at: time.Since(start)}
-		for _, q := range good.Quality() {
-			if q.From != "pub" {
-				continue
-			}
-			if q.Kind == "audio" {
-				g.apkts = q.Packets
-			} else {
-				g.vfps, g.vkbps, g.vpkts, g.level, g.reason = q.FPS, q.BitrateKbps, q.Packets, q.Level, q.Reason
-			}
-		}
-		return g
+		a, v := fromPub(good)
+		return goodSample{at: time.Since(start), apkts: a.Packets,
+			vfps: v.FPS, vkbps: v.BitrateKbps, vpkts: v.Packets, level: v.Level, reason: v.Reason}
 	}
 	// Phases run on the clock; every 500 ms the good subscriber is sampled.
 	phase := func(name string, d time.Duration) (from, to time.Duration) {
@@ -613,13 +604,11 @@ func runPoor(t *testing.T) {
 	defer poor.Close()
 	for ctx.Err() == nil {
 		time.Sleep(500 * time.Millisecond)
-		var pf, pk float64
-		level := "-"
-		for _, q := range poor.Quality() {
-			if q.From == "pub" && q.Kind == "video" {
-				pf, pk, level = q.FPS, q.BitrateKbps, q.Level
-			}
+		_, v := fromPub(poor)
+		level := v.Level
+		if level == "" {
+			level = "-"
 		}
-		fmt.Printf("POOR fps=%.1f kbps=%.1f level=%s\n", pf, pk, level)
+		fmt.Printf("POOR fps=%.1f kbps=%.1f level=%s\n", v.FPS, v.BitrateKbps, level)
 	}
 }
