@@ -137,9 +137,11 @@ func withBWE(o rtcapi.Options, initial int) (rtcapi.Options, *adapter) {
 // rate runs above GCC's estimate, the pacer must let it out rather than
 // queue it.
 //
-// The pacer's queue has no bound: when a cap cuts the estimate from 1 Mbit/s to
-// 100 kbit/s, what was queued at the old rate takes seconds to drain, and
-// audio and every new frame wait behind it. So while more than maxQueue
+// When a cap cuts the estimate from 1 Mbit/s to 100 kbit/s, what was
+// queued at the old rate would take seconds to drain at the new one, and
+// audio and every new frame would wait behind it (the pacer then drains
+// faster to keep its queue under maxQueueTime, which bursts into the
+// capped link). So while more than maxQueue
 // (at the pacing rate, at least minQueueBytes) waits, new VP8 delta frames
 // are dropped whole (a frame that started is sent whole; key frames,
 // audio and retransmissions are always queued), and from the first drop
