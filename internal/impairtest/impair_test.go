@@ -79,10 +79,18 @@ func TestImpairLinks(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("creates network namespaces: root only")
 	}
-	for _, tool := range []string{"ip", "tc", "nft", "nsenter"} {
+	for _, tool := range []string{"ip", "tc", "nft", "nsenter", "unshare"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is needed (apt-get install iproute2 nftables util-linux)", tool)
 		}
+	}
+	// The kernel must have the tbf qdisc and nftables' numgen: tried in a
+	// namespace of their own that is thrown away.
+	probe := `ip link set lo up && tc qdisc add dev lo root tbf rate 1mbit burst 12kb latency 80ms &&
+nft add table inet t && nft add chain inet t o '{ type filter hook output priority 0 ; }' &&
+nft add rule inet t o meta l4proto udp numgen random mod 100 '<' 5 drop`
+	if out, err := exec.Command("unshare", "-n", "sh", "-c", probe).CombinedOutput(); err != nil {
+		t.Skipf("this kernel cannot shape links (tc tbf, nftables numgen): %v: %s", err, out)
 	}
 	ns, _ := os.Readlink("/proc/self/ns/net")
 	cmd, wait := startChild(t, "server", []string{hostNS + "=" + ns}, func(l string) { t.Log(l) })
