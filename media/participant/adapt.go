@@ -25,6 +25,9 @@ type AdaptState struct {
 	Decision adapt.Decision
 	// Estimate is GCC's send-side bandwidth estimate (bit/s).
 	Estimate int
+	// ScreenBitrate is a running screen share's part of Estimate (bit/s;
+	// the camera's ladder gets the rest), 0 when not sharing.
+	ScreenBitrate int
 	// EncodeBusy is the encoder pipeline's busy share over the last second.
 	EncodeBusy float64
 	// SentBitrate is what the video encoder produced over the last second
@@ -88,6 +91,14 @@ func (a *adapter) warn(reason string, now time.Time) {
 	case protocol.ReasonCPU:
 		a.warnCPU = now.Add(3 * time.Second)
 	}
+}
+
+// estimate returns GCC's target (bit/s), or def before GCC runs.
+func (a *adapter) estimate(def int) int {
+	if e := a.bwe.Load(); e != nil {
+		return (*e).GetTargetBitrate()
+	}
+	return def
 }
 
 // withBWE adds pion's GCC (send-side, over TWCC feedback) to o's
@@ -381,6 +392,9 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 				congested, calm = congestion(stats)
 				gccWhy = fmt.Sprintf("%v/%v/%.3f", stats["state"], stats["usage"], stats["averageLoss"])
 			}
+			// A running screen share takes its part of the estimate
+			// first; the camera's ladder gets the rest.
+			screen := p.allotScreen(est)
 			a.mu.Lock()
 			busyWin = append(busyWin, a.busy.Seconds())
 			bytesWin = append(bytesWin, float64(a.bytes))
@@ -416,9 +430,10 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 			if a.sawCongestion.Swap(false) {
 				congested, calm = true, false
 			}
-			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est, EncodeBusy: busy, Congested: congested, Calm: calm, Throughput: thr})
+			d := a.ctl.Update(adapt.Input{Now: now, Estimate: est - screen, EncodeBusy: busy, Congested: congested, Calm: calm, Throughput: thr})
 			changed := d.Rung != prev.Rung || d.FPS != prev.FPS || d.Reason != prev.Reason
 			a.state.Decision, a.state.Estimate, a.state.EncodeBusy = d, est, busy
+			a.state.ScreenBitrate = screen
 			a.state.Congested, a.state.Calm, a.state.GCC = congested, calm, gccWhy
 			a.state.SentBitrate = int(bytes * 8 / secs)
 			a.state.PaddingBitrate = int(padded * 8 / secs)
@@ -438,7 +453,7 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 				a.mu.Lock()
 				a.state.PacerQueue, a.state.PacerDropped = fp.queuedBytes(), int(fp.dropped.Load())
 				a.mu.Unlock()
-				fp.setFloor(d.Target)
+				fp.setFloor(d.Target + screen)
 				// Frames the pacer dropped break the picture until a key
 				// frame: ask for one once its queue is short again.
 				if fp.needKF.Swap(false) {

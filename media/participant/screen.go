@@ -39,8 +39,27 @@ import (
 // the trackID of Config.OnVideoFrame).
 const ScreenTrackID = "screen"
 
-// ScreenBitrate is the shared screen's VP8 bitrate (bit/s).
+// ScreenBitrate is the shared screen's highest VP8 bitrate (bit/s). With
+// Config.Adaptive the share gets its part of GCC's estimate instead
+// (screenPart), at most this.
 var ScreenBitrate = 1_500_000
+
+const (
+	// screenShareFraction is the share of the estimate a running screen
+	// share takes before the camera: what a webinar's audience watches
+	// is the shared screen (Zoom and Teams also favour it).
+	screenShareFraction = 0.6
+	// minScreenBitrate keeps a 1280x720 share legible when the estimate
+	// is low (bit/s).
+	minScreenBitrate = 150_000
+)
+
+// screenPart is the screen share's part of a bandwidth estimate est
+// (bit/s): screenShareFraction of it, between minScreenBitrate and
+// ScreenBitrate, and never over est.
+func screenPart(est int) int {
+	return min(max(int(float64(est)*screenShareFraction), minScreenBitrate), ScreenBitrate, est)
+}
 
 // ErrClosed is returned when the participant has left.
 var ErrClosed = errors.New("participant: closed")
@@ -50,6 +69,9 @@ type screenShare struct {
 	track  *webrtc.TrackLocalStaticSample
 	sender *webrtc.RTPSender
 	kf     codec.KeyFrameController // the running encoder's
+	br     codec.BitRateController  // the running encoder's
+	fps    float64
+	rate   int // the running share's bitrate (bit/s); 0 when not sharing
 	src    source.Video
 	enc    codec.ReadCloser
 	cancel context.CancelFunc
@@ -81,7 +103,11 @@ func (p *Participant) StartScreenShare(src source.Video) error {
 	if err != nil {
 		return err
 	}
-	params.BitRate = vp8Bitrate(ScreenBitrate, fps)
+	rate := ScreenBitrate
+	if p.adapt != nil {
+		rate = screenPart(p.adapt.estimate(p.cfg.VideoBitrate + p.cfg.AudioBitrate))
+	}
+	params.BitRate = vp8Bitrate(rate, fps)
 	params.KeyFrameInterval = int(fps * 4)
 	params.RateControlEndUsage = vpx.RateControlCBR
 	params.ErrorResilient = vpx.ErrorResilientDefault
@@ -102,6 +128,8 @@ func (p *Participant) StartScreenShare(src source.Video) error {
 		return err
 	}
 	s.kf, _ = enc.Controller().(codec.KeyFrameController)
+	s.br, _ = enc.Controller().(codec.BitRateController)
+	s.fps, s.rate = fps, rate
 	wg := &sync.WaitGroup{}
 	s.src, s.enc, s.cancel, s.done = src, enc, cancel, wg
 	track := s.track
@@ -223,6 +251,25 @@ func (p *Participant) StopScreenShare() {
 	s.stopLocked()
 }
 
+// allotScreen gives a running share its part of the estimate est (bit/s,
+// screenPart) and returns that part: what the camera must leave free (0
+// when not sharing). The encoder is told a new bitrate when it moves by
+// over 5 %.
+func (p *Participant) allotScreen(est int) int {
+	s := &p.screen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel == nil {
+		return 0
+	}
+	r := screenPart(est)
+	if s.br != nil && abs(r-s.rate)*20 > s.rate {
+		_ = s.br.SetBitRate(vp8Bitrate(r, s.fps))
+		s.rate = r
+	}
+	return s.rate
+}
+
 // ScreenSharing reports whether a share is running.
 func (p *Participant) ScreenSharing() bool {
 	s := &p.screen
@@ -246,7 +293,7 @@ func (s *screenShare) stopLocked() {
 		return
 	}
 	cancel, src, enc, done := s.cancel, s.src, s.enc, s.done
-	s.cancel, s.src, s.enc, s.done, s.kf = nil, nil, nil, nil, nil
+	s.cancel, s.src, s.enc, s.done, s.kf, s.br, s.rate = nil, nil, nil, nil, nil, nil, 0
 	cancel()
 	_ = src.Close() // unblocks ReadFrame
 	s.mu.Unlock()
