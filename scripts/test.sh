@@ -18,8 +18,20 @@ export PODIUM_ARTIFACTS="$PWD/artifacts"
 # run starved by a parallel package once failed ICE). Test binaries are
 # built in parallel first.
 go test -count=1 -exec /bin/true ./... >/dev/null
+# The whole log goes to artifacts/go-test.log; when a test fails, its
+# failure lines are printed again at the very end (CI shows the end).
+log="$PWD/artifacts/go-test.log"
+run=(go test -p 1 -count=1 -timeout 25m ./...)
 # A private display for Fyne screenshot tests.
 if [ -z "${DISPLAY:-}" ]; then
-  exec xvfb-run -a -s "-screen 0 1280x800x24" go test -p 1 -count=1 -timeout 25m ./...
+  run=(xvfb-run -a -s "-screen 0 1280x800x24" "${run[@]}")
 fi
-go test -p 1 -count=1 -timeout 25m ./...
+set +e
+"${run[@]}" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" -ne 0 ]; then
+  echo "==== failed (whole log: artifacts/go-test.log) ===="
+  bash scripts/failures.sh "$log" | tail -n 25
+fi
+exit "$rc"

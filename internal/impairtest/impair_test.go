@@ -140,6 +140,12 @@ type goodSample struct {
 }
 
 func runServer(t *testing.T) {
+	// failf marks a failed check ("CHECK FAILED" is what scripts/test.sh
+	// prints again at the end of make test's output).
+	failf := func(format string, args ...any) {
+		t.Helper()
+		t.Errorf("CHECK FAILED: "+format, args...)
+	}
 	inOwnNamespace(t)
 	sh(t, "ip", "link", "set", "lo", "up")
 	sh(t, "ip", "link", "add", ifS, "type", "veth", "peer", "name", ifC)
@@ -276,7 +282,7 @@ func runServer(t *testing.T) {
 	// Wait for media to flow.
 	for deadline := time.Now().Add(25 * time.Second); sample().vpkts == 0 || sample().apkts == 0; time.Sleep(250 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("no media from the publisher at the good subscriber")
+			t.Fatal("CHECK FAILED: no media from the publisher at the good subscriber")
 		}
 	}
 	b0, b1 := phase("baseline", 8*time.Second)
@@ -328,7 +334,7 @@ func runServer(t *testing.T) {
 	if clearOK {
 		t.Logf("RESULT clear: back on 640x480@30 %.1f s after the loss ended", (time.Since(start) - clear0).Seconds())
 	} else {
-		t.Errorf("the sender was not back on 640x480@30 within 30 s after the loss ended")
+		failf("the sender was not back on 640x480@30 within 30 s after the loss ended")
 	}
 
 	inC("tc", "qdisc", "replace", "dev", ifC, "root", "tbf", "rate", "300kbit", "burst", "6kb", "latency", "80ms")
@@ -346,7 +352,7 @@ func runServer(t *testing.T) {
 		da, db := phase("netem", 12*time.Second)
 		inC("tc", "qdisc", "del", "dev", ifC, "root")
 		if fps, _ := avg(goodsIn(da+4*time.Second, db)); fps < 5 {
-			t.Errorf("netem 100 ms +- 30 ms: video at the good subscriber %.1f fps", fps)
+			failf("netem 100 ms +- 30 ms: video at the good subscriber %.1f fps", fps)
 		}
 	} else {
 		t.Logf("RESULT delay: no netem in this kernel; delay and jitter run over pion's vnet (TestImpairDelayJitter)")
@@ -394,7 +400,7 @@ func runServer(t *testing.T) {
 	mu.Unlock()
 	if !cutOK {
 		st := good.RoomState()
-		t.Errorf("5 s link cut: the call did not resume within 30 s (queue %+v, %d chat messages)", st.Queue, len(st.Chat))
+		failf("5 s link cut: the call did not resume within 30 s (queue %+v, %d chat messages)", st.Queue, len(st.Chat))
 	}
 
 	// ---- assertions ----
@@ -402,7 +408,7 @@ func runServer(t *testing.T) {
 	// (before the link cut).
 	for i := 3; i < len(goods) && goods[i].at < rb; i++ {
 		if goods[i].apkts == goods[i-3].apkts {
-			t.Errorf("audio stalled at the good subscriber around t=%.1fs", goods[i].at.Seconds())
+			failf("audio stalled at the good subscriber around t=%.1fs", goods[i].at.Seconds())
 			break
 		}
 	}
@@ -422,7 +428,7 @@ func runServer(t *testing.T) {
 		}
 		t.Logf("RESULT %s: good subscriber %.1f fps %.0f kbit/s; publisher rungs %v", ph.name, fps, kbps, rungs)
 		if fps < 3 {
-			t.Errorf("%s: video stopped at the good subscriber (%.1f fps)", ph.name, fps)
+			failf("%s: video stopped at the good subscriber (%.1f fps)", ph.name, fps)
 		}
 	}
 	// Under the 300 kbit/s cap the sender settles under it within 10 s:
@@ -455,19 +461,19 @@ func runServer(t *testing.T) {
 		return 0, false
 	}
 	if d, ok := settle(c300a, c300b, 300_000); !ok || d > 10*time.Second {
-		t.Errorf("300 kbit/s cap: the sender did not settle under the cap within 10 s (settled=%v after %v)", ok, d)
+		failf("300 kbit/s cap: the sender did not settle under the cap within 10 s (settled=%v after %v)", ok, d)
 	} else {
 		t.Logf("RESULT cap300k: sender settled under 300 kbit/s after %.1f s", d.Seconds())
 	}
 	if ps := pubsIn(c300b-5*time.Second, c300b); len(ps) > 0 {
 		last := ps[len(ps)-1]
 		if last.rung == "640x480@30" || last.rung == "audio-only" {
-			t.Errorf("300 kbit/s cap: rung %s, want a lower video rung", last.rung)
+			failf("300 kbit/s cap: rung %s, want a lower video rung", last.rung)
 		}
 		t.Logf("RESULT cap300k: end rung %s, video %d kbit/s, estimate %d kbit/s", last.rung, last.sent/1000, last.est/1000)
 	}
 	if d, ok := settle(c1a, c1b, 1_000_000); !ok {
-		t.Errorf("1 Mbit/s cap: the sender did not settle under it")
+		failf("1 Mbit/s cap: the sender did not settle under it")
 	} else {
 		t.Logf("RESULT cap1M: sender under 1 Mbit/s after %.1f s", d.Seconds())
 	}
@@ -481,14 +487,14 @@ func runServer(t *testing.T) {
 		}
 	}
 	if !found || back > 15*time.Second {
-		t.Errorf("the sender did not return to 640x480@30 within 15 s of the release (found %v, after %v)", found, back)
+		failf("the sender did not return to 640x480@30 within 15 s of the release (found %v, after %v)", found, back)
 	} else if back < 0 {
 		t.Logf("RESULT recovery: 640x480@30 already under the 1 Mbit/s cap")
 	} else {
 		t.Logf("RESULT recovery: 640x480@30 again %.1f s after the cap was lifted", back.Seconds())
 	}
 	if fps, _ := avg(goodsIn(rb-5*time.Second, rb)); fps < baseFPS*0.7 {
-		t.Errorf("at the end of the release the good subscriber gets %.1f fps, baseline %.1f", fps, baseFPS)
+		failf("at the end of the release the good subscriber gets %.1f fps, baseline %.1f", fps, baseFPS)
 	}
 	// A poor subscriber does not lower the good one.
 	gfps, gkbps := avg(goodsIn(pa+4*time.Second, pb))
@@ -501,16 +507,16 @@ func runServer(t *testing.T) {
 	t.Logf("RESULT poorsub: good %.1f fps %.0f kbit/s (baseline %.1f fps %.0f kbit/s); poor subscriber's layer (1 s samples) %v; publisher rungs %v",
 		gfps, gkbps, baseFPS, baseKbps, layers, pubRungs)
 	if gfps < baseFPS*0.7 {
-		t.Errorf("the poor subscriber lowered the good one: %.1f fps vs %.1f", gfps, baseFPS)
+		failf("the poor subscriber lowered the good one: %.1f fps vs %.1f", gfps, baseFPS)
 	}
 	for _, r := range pubRungs {
 		if r != "640x480@30" {
-			t.Errorf("the publisher left its top rung (%s) because of a poor subscriber", r)
+			failf("the publisher left its top rung (%s) because of a poor subscriber", r)
 			break
 		}
 	}
 	if layers[sfu.LayerKeyframes] < 8 {
-		t.Errorf("poor subscriber's layer over 16 s: %v, want key frames only for at least half of it", layers)
+		failf("poor subscriber's layer over 16 s: %v, want key frames only for at least half of it", layers)
 	}
 }
 
