@@ -36,7 +36,10 @@ type tile struct {
 	img      *canvas.Image
 	avatar   *fyne.Container
 	initial  *canvas.Text
-	name     *canvas.Text
+	name     *canvas.Text // fullName, shortened to fit (nameRowLayout)
+	fullName string
+	nameRow  *fyne.Container
+	meterBox *fyne.Container // hidden where the name would not fit beside it
 	muted    *widget.Icon
 	level    *canvas.Rectangle
 	levelW   float32
@@ -88,8 +91,10 @@ func newTile(id string) *tile {
 		r.SetMinSize(fyne.NewSize(4, 1))
 		return r
 	}
-	bottom := container.NewStack(canvas.NewRectangle(barBG),
-		container.NewHBox(inset(), t.muted, t.name, layout.NewSpacer(), container.NewCenter(meter), container.NewCenter(t.qLabel), q, inset()))
+	t.meterBox = container.NewCenter(meter)
+	t.nameRow = container.New(&nameRowLayout{t: t}, container.NewHBox(inset(), t.muted), t.name,
+		container.NewHBox(t.meterBox, container.NewCenter(t.qLabel), q, inset()))
+	bottom := container.NewStack(canvas.NewRectangle(barBG), t.nameRow)
 	t.border = canvas.NewRectangle(color.Transparent)
 	t.border.StrokeWidth = 3
 	t.border.CornerRadius = 6
@@ -137,9 +142,9 @@ type tileInfo struct {
 }
 
 func (t *tile) render(in tileInfo) {
-	if t.name.Text != in.Name {
-		t.name.Text = in.Name
-		t.name.Refresh()
+	if t.fullName != in.Name {
+		t.fullName = in.Name
+		t.nameRow.Refresh() // lays the name out again, shortened to fit
 		t.initial.Text = initials(in.Name)
 		t.initial.Refresh()
 	}
@@ -268,6 +273,59 @@ func (g *gridLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		o.Move(fyne.NewPos(xr+float32(c)*(w+g.pad), y0+float32(r)*(h+g.pad)))
 		o.Resize(fyne.NewSize(w, h))
 	}
+}
+
+// nameRowLayout is a tile's bottom bar: the left group (inset, mute
+// badge) and the right group (level meter, quality) keep their sizes, and
+// the name gets the width between them (in a strip of small tiles a full
+// name ran under the level meter). Where the name does not fit, the level
+// meter is left out (the speaker's green border still shows who talks),
+// and a name that still does not fit is shortened with an ellipsis.
+type nameRowLayout struct{ t *tile }
+
+const nameGap = 6 // px between the name and the right group
+
+func (n *nameRowLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	l, r := objs[0].MinSize(), objs[2].MinSize()
+	h := max(l.Height, r.Height, n.t.name.MinSize().Height)
+	return fyne.NewSize(l.Width+nameGap+r.Width, h)
+}
+
+func (n *nameRowLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	left, name, right := objs[0], n.t.name, objs[2]
+	n.t.meterBox.Show()
+	l, r := left.MinSize(), right.MinSize()
+	if fyne.MeasureText(n.t.fullName, name.TextSize, name.TextStyle).Width > size.Width-l.Width-r.Width-nameGap {
+		n.t.meterBox.Hide()
+		r = right.MinSize()
+	}
+	left.Resize(fyne.NewSize(l.Width, size.Height))
+	left.Move(fyne.NewPos(0, 0))
+	right.Resize(fyne.NewSize(r.Width, size.Height))
+	right.Move(fyne.NewPos(size.Width-r.Width, 0))
+	avail := size.Width - l.Width - r.Width - nameGap
+	if txt := ellipsize(n.t.fullName, avail, name.TextSize, name.TextStyle); txt != name.Text {
+		name.Text = txt
+		name.Refresh()
+	}
+	nh := name.MinSize().Height
+	name.Resize(fyne.NewSize(max(avail, 0), nh))
+	name.Move(fyne.NewPos(l.Width, (size.Height-nh)/2))
+}
+
+// ellipsize shortens s with a trailing "…" to fit width (px) at the given
+// text size and style; "" when not even the ellipsis fits.
+func ellipsize(s string, width, size float32, style fyne.TextStyle) string {
+	if fyne.MeasureText(s, size, style).Width <= width {
+		return s
+	}
+	r := []rune(s)
+	for i := len(r) - 1; i > 0; i-- {
+		if c := strings.TrimRight(string(r[:i]), " ") + "…"; fyne.MeasureText(c, size, style).Width <= width {
+			return c
+		}
+	}
+	return ""
 }
 
 type squareLayout struct{ side float32 }
