@@ -59,6 +59,9 @@ func sendingText(s store.State) string {
 	}
 	why := map[string]string{store.ReasonBandwidth: "lowered: your connection's bandwidth", store.ReasonCPU: "lowered: your computer is busy",
 		"probe": "trying video again"}[snd.Reason]
+	if snd.Reason == store.ReasonBandwidth && snd.ScreenKbps > 0 {
+		why = "lowered: your screen share goes first"
+	}
 	var b strings.Builder
 	if snd.AudioOnly {
 		b.WriteString("Audio only")
@@ -69,6 +72,9 @@ func sendingText(s store.State) string {
 		b.WriteString(" (" + why + ")")
 	}
 	fmt.Fprintf(&b, "\nBandwidth estimate %.0f kbit/s", snd.EstimateKbps)
+	if snd.ScreenKbps > 0 {
+		fmt.Fprintf(&b, ", of which your screen share %.0f kbit/s", snd.ScreenKbps)
+	}
 	return b.String()
 }
 

@@ -199,7 +199,7 @@ func (s *Session) Sending() store.Sending {
 		return store.Sending{Adaptive: s.cfg.Video != nil}
 	}
 	return store.Sending{Adaptive: true, Width: d.Rung.Width, Height: d.Rung.Height, FPS: d.FPS, AudioOnly: d.AudioOnly(),
-		Reason: d.Reason, BitrateKbps: float64(a.SentBitrate) / 1000, EstimateKbps: float64(a.Estimate) / 1000, Changes: a.Changes}
+		Reason: d.Reason, BitrateKbps: float64(a.SentBitrate) / 1000, EstimateKbps: float64(a.Estimate) / 1000, ScreenKbps: float64(a.ScreenBitrate) / 1000, Changes: a.Changes}
 }
 
 // sortTracks puts audio before video (a stable order for the stats panel).

@@ -48,6 +48,9 @@ type Sending struct {
 	Reason       string
 	BitrateKbps  float64 // what the encoder produced over the last second
 	EstimateKbps float64 // the bandwidth estimate
+	// ScreenKbps is our screen share's part of the estimate (0 when not
+	// sharing): a camera lowered for bandwidth then yields to the share.
+	ScreenKbps float64
 	Changes      int     // ladder steps so far
 }
 
@@ -67,7 +70,10 @@ func (s Sending) Label() string {
 		return ""
 	}
 	l := fmt.Sprintf("%dx%d · %d fps", s.Width, s.Height, s.FPS)
-	if s.Reason == ReasonBandwidth || s.Reason == ReasonCPU {
+	switch {
+	case s.Reason == ReasonBandwidth && s.ScreenKbps > 0:
+		l += " — screen share first"
+	case s.Reason == ReasonBandwidth || s.Reason == ReasonCPU:
 		l += " — " + s.Reason
 	}
 	return l

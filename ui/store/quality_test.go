@@ -11,6 +11,8 @@ func TestSendingLabel(t *testing.T) {
 		{Sending{Adaptive: true}, ""},
 		{Sending{Adaptive: true, Width: 640, Height: 480, FPS: 30}, "640x480 · 30 fps"},
 		{Sending{Adaptive: true, Width: 640, Height: 480, FPS: 15, Reason: "cpu"}, "640x480 · 15 fps — cpu"},
+		{Sending{Adaptive: true, Width: 320, Height: 240, FPS: 15, Reason: "bandwidth", ScreenKbps: 600}, "320x240 · 15 fps — screen share first"},
+		{Sending{Adaptive: true, Width: 320, Height: 240, FPS: 15, Reason: "cpu", ScreenKbps: 600}, "320x240 · 15 fps — cpu"},
 		{Sending{Adaptive: true, Width: 320, Height: 240, FPS: 15, Reason: "probe"}, "320x240 · 15 fps"},
 		{Sending{Adaptive: true, AudioOnly: true, Reason: "bandwidth"}, "Audio only — bandwidth"},
 		{Sending{Adaptive: true, AudioOnly: true, Reason: "probe"}, "Audio only — bandwidth"},
