@@ -51,7 +51,7 @@ type Sending struct {
 	// ScreenKbps is our screen share's part of the estimate (0 when not
 	// sharing): a camera lowered for bandwidth then yields to the share.
 	ScreenKbps float64
-	Changes      int     // ladder steps so far
+	Changes    int // ladder steps so far
 }
 
 // Label is the short sending state shown on the self tile, e.g.
