@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/mediadevices/pkg/codec"
@@ -120,6 +121,8 @@ type Participant struct {
 	screen  screenShare  // screen.go: a shared screen, the second video track
 	adapt   *adapter     // adapt.go: nil unless Config.Adaptive
 	quality qualityState // quality.go: media states and subscriptions
+	// cameraOff: the user turned the camera off (SetCameraOff).
+	cameraOff atomic.Bool
 }
 
 // Events about the connection itself (Event.Type).

@@ -49,16 +49,23 @@ const (
 	// share takes before the camera: what a webinar's audience watches
 	// is the shared screen (Zoom and Teams also favour it).
 	screenShareFraction = 0.6
+	// screenAloneFraction is its share while the camera is off (audio and
+	// the camera's black frames keep the rest).
+	screenAloneFraction = 0.9
 	// minScreenBitrate keeps a 1280x720 share legible when the estimate
 	// is low (bit/s).
 	minScreenBitrate = 150_000
 )
 
 // screenPart is the screen share's part of a bandwidth estimate est
-// (bit/s): screenShareFraction of it, between minScreenBitrate and
-// ScreenBitrate, and never over est.
-func screenPart(est int) int {
-	return min(max(int(float64(est)*screenShareFraction), minScreenBitrate), ScreenBitrate, est)
+// (bit/s): screenShareFraction of it (screenAloneFraction when the camera
+// is off), between minScreenBitrate and ScreenBitrate, and never over est.
+func screenPart(est int, cameraOff bool) int {
+	f := screenShareFraction
+	if cameraOff {
+		f = screenAloneFraction
+	}
+	return min(max(int(float64(est)*f), minScreenBitrate), ScreenBitrate, est)
 }
 
 // ErrClosed is returned when the participant has left.
@@ -105,7 +112,7 @@ func (p *Participant) StartScreenShare(src source.Video) error {
 	}
 	rate := ScreenBitrate
 	if p.adapt != nil {
-		rate = screenPart(p.adapt.estimate(p.cfg.VideoBitrate + p.cfg.AudioBitrate))
+		rate = screenPart(p.adapt.estimate(p.cfg.VideoBitrate+p.cfg.AudioBitrate), p.cameraOff.Load())
 	}
 	params.BitRate = vp8Bitrate(rate, fps)
 	params.KeyFrameInterval = int(fps * 4)
@@ -262,13 +269,18 @@ func (p *Participant) allotScreen(est int) int {
 	if s.cancel == nil {
 		return 0
 	}
-	r := screenPart(est)
+	r := screenPart(est, p.cameraOff.Load())
 	if s.br != nil && abs(r-s.rate)*20 > s.rate {
 		_ = s.br.SetBitRate(vp8Bitrate(r, s.fps))
 		s.rate = r
 	}
 	return s.rate
 }
+
+// SetCameraOff tells the sender that the user turned the camera off (its
+// source then sends black frames): a running screen share may take
+// screenAloneFraction of the estimate instead of screenShareFraction.
+func (p *Participant) SetCameraOff(off bool) { p.cameraOff.Store(off) }
 
 // ScreenSharing reports whether a share is running.
 func (p *Participant) ScreenSharing() bool {

@@ -141,6 +141,7 @@ func remoteGrade(tracks []participant.TrackQuality) (q store.Quality, reason, of
 // choice, so others show "Camera off" instead of a black picture.
 func (s *Session) SetCameraOff(off bool) {
 	s.camOff.Store(off)
+	s.p.SetCameraOff(off) // a screen share may then take more
 	s.syncCamera(false)
 }
 
