@@ -174,6 +174,15 @@ func NewEncoder(bitrate int) (*Encoder, error) {
 	return &Encoder{enc: e, buf: make([]byte, 4000)}, nil
 }
 
+// SetExpectedLoss tells the encoder the share of packets the receiver
+// loses (0 to 1, from RTCP receiver reports). In-band FEC is on, but
+// libopus adds its redundant copy of each frame (LBRR) only while the
+// expected loss is above zero, and makes it stronger as the loss grows
+// (OPUS_SET_PACKET_LOSS_PERC). Capped at 30 %.
+func (e *Encoder) SetExpectedLoss(frac float64) error {
+	return e.enc.SetPacketLossPerc(int(math.Round(min(max(frac, 0), 0.3) * 100)))
+}
+
 // Encode codes one frame of FrameSamples samples; the result is a new slice.
 func (e *Encoder) Encode(pcm []int16) ([]byte, error) {
 	n, err := e.enc.Encode(pcm, e.buf)
@@ -201,7 +210,9 @@ func NewDecoder() (*Decoder, error) {
 // Decode decodes one packet; nil data conceals a lost 20 ms frame.
 func (d *Decoder) Decode(data []byte) ([]int16, error) {
 	if data == nil {
-		if err := d.dec.DecodePLC(d.buf[:FrameSamples]); err != nil {
+		// hraban/opus passes the slice's capacity as the frame size:
+		// a full slice expression keeps it at one frame.
+		if err := d.dec.DecodePLC(d.buf[:FrameSamples:FrameSamples]); err != nil {
 			return nil, err
 		}
 		return append([]int16(nil), d.buf[:FrameSamples]...), nil
@@ -211,6 +222,15 @@ func (d *Decoder) Decode(data []byte) ([]int16, error) {
 		return nil, err
 	}
 	return append([]int16(nil), d.buf[:n]...), nil
+}
+
+// decodeFEC decodes the frame before data from data's in-band FEC (a
+// FrameSamples frame); an error when data carries none.
+func (d *Decoder) decodeFEC(data []byte) ([]int16, error) {
+	if err := d.dec.DecodeFEC(data, d.buf[:FrameSamples:FrameSamples]); err != nil { // capacity: see Decode
+		return nil, err
+	}
+	return append([]int16(nil), d.buf[:FrameSamples]...), nil
 }
 
 // LevelDBov returns the frame's RMS level in dBov (0 is full scale, -127 is

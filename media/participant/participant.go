@@ -123,6 +123,9 @@ type Participant struct {
 	quality qualityState // quality.go: media states and subscriptions
 	// cameraOff: the user turned the camera off (SetCameraOff).
 	cameraOff atomic.Bool
+	// audioLoss: the microphone track's loss at the SFU (256ths,
+	// smoothLoss of its receiver reports).
+	audioLoss atomic.Uint32
 }
 
 // Events about the connection itself (Event.Type).
@@ -150,6 +153,9 @@ type SentStats struct {
 	VideoFrames  int
 	VideoBytes   int
 	AudioPackets int
+	// AudioExpectedLoss is the loss (0 to 1) the Opus encoder is told to
+	// expect, from the SFU's receiver reports: above 0 it adds in-band FEC.
+	AudioExpectedLoss float64
 }
 
 // Join connects, joins and starts publishing and receiving. It returns
@@ -688,22 +694,48 @@ func (p *Participant) addVideoSender(pc *webrtc.PeerConnection, track *webrtc.Tr
 	return nil
 }
 
-// addAudioSender sends the microphone track on pc and drains its RTCP.
+// addAudioSender sends the microphone track on pc and reads its RTCP: the
+// loss that receiver reports give for it is what the Opus encoder is told
+// to expect (audioLoss).
 func (p *Participant) addAudioSender(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample) error {
 	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		return err
 	}
+	snd := tr.Sender()
+	var ssrc uint32
+	if enc := snd.GetParameters().Encodings; len(enc) > 0 {
+		ssrc = uint32(enc[0].SSRC)
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		for {
-			if _, _, err := tr.Sender().ReadRTCP(); err != nil {
+			pkts, _, err := snd.ReadRTCP()
+			if err != nil {
 				return
+			}
+			for _, pkt := range pkts {
+				rr, ok := pkt.(*rtcp.ReceiverReport)
+				if !ok {
+					continue
+				}
+				for _, r := range rr.Reports {
+					if r.SSRC == ssrc {
+						p.audioLoss.Store(smoothLoss(p.audioLoss.Load(), r.FractionLost))
+					}
+				}
 			}
 		}
 	}()
 	return nil
+}
+
+// smoothLoss follows a receiver report's fraction lost (RFC 3550 section
+// 6.4.1, in 256ths) up at once and down by a quarter per report, so that
+// FEC stays on through the quiet seconds between bursts of loss.
+func smoothLoss(prev uint32, fraction uint8) uint32 {
+	return max(uint32(fraction), prev*3/4)
 }
 
 func (p *Participant) startAudio() error {
@@ -725,10 +757,18 @@ func (p *Participant) startAudio() error {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
+		lastLoss := uint32(0)
 		for p.ctx.Err() == nil {
 			pcm, err := p.cfg.Audio.ReadFrame()
 			if err != nil {
 				return
+			}
+			if l := p.audioLoss.Load(); l != lastLoss {
+				_ = enc.SetExpectedLoss(float64(l) / 256)
+				lastLoss = l
+				p.mu.Lock()
+				p.sent.AudioExpectedLoss = float64(l) / 256
+				p.mu.Unlock()
 			}
 			pkt, err := enc.Encode(pcm)
 			if err != nil {
@@ -763,6 +803,9 @@ type remoteTrack struct {
 	frames         int
 	decodeErrors   int
 	frameTimes     []time.Time
+	// Audio frames lost and filled: from the next packet's FEC, or by
+	// concealment (audio.Stream).
+	recovered, concealed int
 }
 
 func (p *Participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
@@ -910,9 +953,9 @@ func (p *Participant) decodeLoop(t *webrtc.TrackRemote, rt *remoteTrack, q *fram
 }
 
 func (p *Participant) receiveAudio(t *webrtc.TrackRemote, rt *remoteTrack) {
-	var dec *audio.Decoder
+	var dec *audio.Stream // fills lost frames (FEC, concealment)
 	if p.cfg.OnAudio != nil {
-		d, err := audio.NewDecoder()
+		d, err := audio.NewStream()
 		if err != nil {
 			p.log.Error("opus decoder", "err", err)
 		}
@@ -930,15 +973,17 @@ func (p *Participant) receiveAudio(t *webrtc.TrackRemote, rt *remoteTrack) {
 		if dec == nil || len(pkt.Payload) == 0 {
 			continue
 		}
-		pcm, err := dec.Decode(pkt.Payload)
+		frames, err := dec.Decode(pkt.SequenceNumber, pkt.Payload)
+		rt.mu.Lock()
 		if err != nil {
-			rt.mu.Lock()
 			rt.decodeErrors++
-			rt.mu.Unlock()
-			continue
 		}
-		rt.countFrame()
-		p.cfg.OnAudio(rt.from, pcm)
+		rt.recovered, rt.concealed = dec.Recovered, dec.Concealed
+		rt.mu.Unlock()
+		for _, pcm := range frames {
+			rt.countFrame()
+			p.cfg.OnAudio(rt.from, pcm)
+		}
 	}
 }
 
@@ -954,6 +999,10 @@ type TrackStats struct {
 	FramesDecoded int     `json:"framesDecoded"`
 	DecodeErrors  int     `json:"decodeErrors"`
 	FPS           float64 `json:"fps"`
+	// FECRecovered and Concealed count audio frames lost and filled, from
+	// the next packet's in-band FEC or by concealment (audio.Stream).
+	FECRecovered int `json:"fecRecovered"`
+	Concealed    int `json:"concealed"`
 }
 
 // Stats returns statistics for every remote track, with loss and jitter
@@ -975,7 +1024,8 @@ func (p *Participant) Stats() []TrackStats {
 	out := make([]TrackStats, 0, len(tracks))
 	for _, rt := range tracks {
 		rt.mu.Lock()
-		ts := TrackStats{From: rt.from, Track: rt.id, Kind: rt.kind, Packets: rt.packets, Bytes: rt.bytes, FramesDecoded: rt.frames, DecodeErrors: rt.decodeErrors}
+		ts := TrackStats{From: rt.from, Track: rt.id, Kind: rt.kind, Packets: rt.packets, Bytes: rt.bytes, FramesDecoded: rt.frames, DecodeErrors: rt.decodeErrors,
+			FECRecovered: rt.recovered, Concealed: rt.concealed}
 		now := time.Now()
 		n := 0
 		for _, ft := range rt.frameTimes {

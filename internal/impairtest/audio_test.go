@@ -1,0 +1,82 @@
+package impairtest
+
+import (
+	"context"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/transport/v5/vnet"
+
+	"github.com/podiumhq/podium/media/audio"
+	"github.com/podiumhq/podium/media/participant"
+)
+
+// TestImpairAudioFEC: 15 % of the publisher's UDP packets are lost (over
+// pion's vnet, at random). The SFU's receiver reports tell the publisher's
+// Opus encoder to expect that loss, so it adds in-band FEC; the subscriber
+// fills each lost frame, the one before a packet that arrives from that
+// packet's FEC and any before it by concealment, so its player gets a
+// frame for every 20 ms. (media/audio's TestStreamFillsLoss measures what
+// FEC gives back over concealment: about 8 dB on speech.)
+func TestImpairAudioFEC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10 s of media")
+	}
+	pubIP := net.ParseIP("10.79.0.2")
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(1, 2))
+	drop := func(c vnet.Chunk) bool {
+		src, _ := c.SourceAddr().(*net.UDPAddr)
+		if src == nil || !src.IP.Equal(pubIP) {
+			return true
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return rng.Float64() >= 0.15
+	}
+	lab := newVNetLab(t, "10.79.0.0/24", 0, 0, drop, nil, "10.79.0.1", pubIP.String(), "10.79.0.3")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pub, err := participant.Join(ctx, participant.Config{URL: lab.h.URL(), Token: lab.token(t, "pub"),
+		Audio: &audio.Tone{Hz: 440, Amp: 0.3}, API: lab.api(pubIP.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	var played atomic.Int64
+	sub, err := participant.Join(ctx, participant.Config{URL: lab.h.URL(), Token: lab.token(t, "sub"), API: lab.api("10.79.0.3"),
+		OnAudio: func(string, []int16) { played.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	time.Sleep(10 * time.Second)
+	var st participant.TrackStats
+	for _, ts := range sub.Stats() {
+		if ts.From == "pub" && ts.Kind == "audio" {
+			st = ts
+		}
+	}
+	expect := pub.Sent().AudioExpectedLoss
+	t.Logf("RESULT audio at 15 %% loss: %d packets received, %d lost; %d frames filled from FEC, %d concealed; %d frames played; the encoder expects %.0f %% loss",
+		st.Packets, st.PacketsLost, st.FECRecovered, st.Concealed, played.Load(), 100*expect)
+	if expect < 0.05 || expect > 0.3 {
+		t.Errorf("the publisher's encoder expects %.0f %% loss, want about 15 %%", 100*expect)
+	}
+	if st.PacketsLost < 20 {
+		t.Fatalf("only %d packets lost: the loss did not reach the subscriber", st.PacketsLost)
+	}
+	if filled := int64(st.FECRecovered + st.Concealed); filled < st.PacketsLost*8/10 {
+		t.Errorf("%d of %d lost frames filled, want at least 80 %%", filled, st.PacketsLost)
+	}
+	if st.FECRecovered < 2*st.Concealed {
+		t.Errorf("%d frames from FEC, %d concealed: with 15 %% random loss most gaps are single packets", st.FECRecovered, st.Concealed)
+	}
+	if got, want := int(played.Load()), st.Packets+st.FECRecovered+st.Concealed; got < want-2 || got > want+2 {
+		t.Errorf("%d frames played, want one per packet received plus one per frame filled (%d)", got, want)
+	}
+}
