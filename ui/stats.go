@@ -17,7 +17,7 @@ import (
 
 // statsRows are the stats panel's rows per remote, one column per track
 // (audio, video).
-var statsRows = []string{"Quality", "Packets lost", "Loss now", "Received", "Bitrate", "Frame rate", "Jitter", "Round trip"}
+var statsRows = []string{"Quality", "Packets lost", "Loss now", "Lost audio filled", "Received", "Bitrate", "Frame rate", "Jitter", "Round trip"}
 
 // statsPanel is the "Call stats" side panel (like Teams' call health):
 // what we send, and per remote track the live receive statistics.
@@ -108,6 +108,11 @@ func cell(row string, ts store.TrackStat) string {
 		return fmt.Sprintf("%d of %d", ts.PacketsLost, ts.Packets+int(max(ts.PacketsLost, 0)))
 	case "Loss now":
 		return fmt.Sprintf("%.1f %%", ts.LossPct)
+	case "Lost audio filled":
+		if video {
+			return "—"
+		}
+		return fmt.Sprintf("%d FEC · %d PLC", ts.FECRecovered, ts.Concealed) // PLC: packet loss concealment
 	case "Received":
 		return bytesText(ts.Bytes)
 	case "Bitrate":

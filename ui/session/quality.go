@@ -86,7 +86,7 @@ func (h *qualityHistory) forget(id string) {
 func trackStat(tq participant.TrackQuality) store.TrackStat {
 	ts := store.TrackStat{Track: tq.Track, Kind: tq.Kind, Packets: tq.Packets, PacketsLost: tq.PacketsLost, Bytes: tq.Bytes,
 		BitrateKbps: tq.BitrateKbps, LossPct: tq.LossPct, FPS: tq.FPS, FramesDecoded: tq.FramesDecoded, JitterMs: tq.JitterMs,
-		RTTMs: tq.RTTMs, Quality: store.ParseQuality(tq.Level), Reason: tq.Reason}
+		RTTMs: tq.RTTMs, FECRecovered: tq.FECRecovered, Concealed: tq.Concealed, Quality: store.ParseQuality(tq.Level), Reason: tq.Reason}
 	switch tq.VideoOff {
 	case participant.OffBySender:
 		ts.VideoOff = store.VideoOffSender

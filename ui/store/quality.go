@@ -35,6 +35,9 @@ type TrackStat struct {
 	Quality       Quality
 	Reason        string
 	VideoOff      string // VideoOff* for video tracks that are off
+	// Audio frames lost and filled: from the next packet's FEC, or by
+	// concealment.
+	FECRecovered, Concealed int
 }
 
 // Sending is what our own camera publishes now (the adaptation ladder).
