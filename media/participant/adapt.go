@@ -13,6 +13,7 @@ import (
 	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podiumhq/podium/media/adapt"
@@ -125,8 +126,9 @@ func withBWE(o rtcapi.Options, initial int) (rtcapi.Options, *adapter) {
 					a.sawCongestion.Store(true)
 				}
 			})
-			a.pacers.Store(cc.BandwidthEstimator(e), p)
-			return e, nil
+			b := &stampingBWE{SendSideBWE: e, pacer: p.pacer}
+			a.pacers.Store(cc.BandwidthEstimator(b), p)
+			return b, nil
 		})
 		if err != nil {
 			return err
@@ -141,6 +143,25 @@ func withBWE(o rtcapi.Options, initial int) (rtcapi.Options, *adapter) {
 		return webrtc.ConfigureTWCCHeaderExtensionSender(m, reg)
 	}
 	return o, a
+}
+
+// stampingBWE is pion's GCC that tells the pacer which header extension
+// carries each stream's transport-wide sequence numbers, so that the pacer
+// can number packets in the order it sends them (pacer.stamp).
+type stampingBWE struct {
+	*gcc.SendSideBWE
+	pacer *pacer
+}
+
+// AddStream is gcc.SendSideBWE's, after noting the stream's TWCC
+// extension ID.
+func (b *stampingBWE) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			b.pacer.setTWCCExt(info.SSRC, uint8(e.ID))
+		}
+	}
+	return b.SendSideBWE.AddStream(info, w)
 }
 
 // floorPacer is the pacer (pacer.go: 1.5 times its target) whose target
