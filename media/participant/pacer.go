@@ -34,13 +34,13 @@ import (
 type pacer struct {
 	factor float64 // pacing rate = factor x target
 
-	mu      sync.Mutex
-	rate    int     // bit/s
-	budget  float64 // bytes; negative: debt
-	last    time.Time
-	prio    []*pacedPacket // audio and retransmissions
-	queue   []*pacedPacket // video and padding
-	queued  int            // bytes in both
+	mu     sync.Mutex
+	rate   int     // bit/s
+	budget float64 // bytes; negative: debt
+	last   time.Time
+	prio   []*pacedPacket // audio and retransmissions
+	queue  []*pacedPacket // video and padding
+	queued int            // bytes in both
 	// twccExt: each stream's transport-wide sequence number extension ID
 	// (setTWCCExt); twccSeq: the next number to send.
 	twccExt map[uint32]uint8
