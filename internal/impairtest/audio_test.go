@@ -11,16 +11,17 @@ import (
 
 	"github.com/pion/transport/v5/vnet"
 
+	"github.com/podiumhq/podium/internal/testdata"
 	"github.com/podiumhq/podium/media/audio"
 	"github.com/podiumhq/podium/media/participant"
 )
 
 // TestImpairAudioFEC: 15 % of the publisher's UDP packets are lost (over
-// pion's vnet, at random). The SFU's receiver reports tell the publisher's
-// Opus encoder to expect that loss, so it adds in-band FEC; the subscriber
-// fills each lost frame, the one before a packet that arrives from that
-// packet's FEC and any before it by concealment, so its player gets a
-// frame for every 20 ms. (media/audio's TestStreamFillsLoss measures what
+// pion's vnet, at random) while it sends speech. The SFU's receiver
+// reports tell the publisher's Opus encoder to expect that loss, so it
+// adds in-band FEC; the subscriber fills each lost frame, from the next
+// packet's FEC where it carries some and otherwise by concealment, so its
+// player gets a frame for every 20 ms. (media/audio's TestStreamFillsLoss measures what
 // FEC gives back over concealment: about 8 dB on speech.)
 func TestImpairAudioFEC(t *testing.T) {
 	if testing.Short() {
@@ -41,8 +42,12 @@ func TestImpairAudioFEC(t *testing.T) {
 	lab := newVNetLab(t, "10.79.0.0/24", 0, 0, drop, nil, "10.79.0.1", pubIP.String(), "10.79.0.3")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	speech, err := audio.NewWAV(testdata.Require(t, "speech.wav")) // SILK codes speech; FEC rides on SILK
+	if err != nil {
+		t.Fatal(err)
+	}
 	pub, err := participant.Join(ctx, participant.Config{URL: lab.h.URL(), Token: lab.token(t, "pub"),
-		Audio: &audio.Tone{Hz: 440, Amp: 0.3}, API: lab.api(pubIP.String())})
+		Audio: speech, API: lab.api(pubIP.String())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +78,15 @@ func TestImpairAudioFEC(t *testing.T) {
 	if filled := int64(st.FECRecovered + st.Concealed); filled < st.PacketsLost*8/10 {
 		t.Errorf("%d of %d lost frames filled, want at least 80 %%", filled, st.PacketsLost)
 	}
-	if st.FECRecovered < 2*st.Concealed {
-		t.Errorf("%d frames from FEC, %d concealed: with 15 %% random loss most gaps are single packets", st.FECRecovered, st.Concealed)
+	// Without the loss reaching the encoder there is no FEC at all (an
+	// encoder expecting no loss adds none: media/audio's tests). Here
+	// about half the lost frames come from FEC: speech carries none in
+	// its pauses (a quarter of speech.wav's packets), the source adds a
+	// second of silence before it loops, the first receiver report comes
+	// after about a second, and a frame is filled from FEC only when the
+	// packet after it arrives.
+	if int64(st.FECRecovered) < st.PacketsLost/4 {
+		t.Errorf("%d of %d lost frames filled from FEC (%d concealed): want at least a quarter", st.FECRecovered, st.PacketsLost, st.Concealed)
 	}
 	if got, want := int(played.Load()), st.Packets+st.FECRecovered+st.Concealed; got < want-2 || got > want+2 {
 		t.Errorf("%d frames played, want one per packet received plus one per frame filled (%d)", got, want)

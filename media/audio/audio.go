@@ -225,7 +225,8 @@ func (d *Decoder) Decode(data []byte) ([]int16, error) {
 }
 
 // decodeFEC decodes the frame before data from data's in-band FEC (a
-// FrameSamples frame); an error when data carries none.
+// FrameSamples frame). Where data carries none (hasLBRR), libopus
+// conceals the frame instead and reports no error.
 func (d *Decoder) decodeFEC(data []byte) ([]int16, error) {
 	if err := d.dec.DecodeFEC(data, d.buf[:FrameSamples:FrameSamples]); err != nil { // capacity: see Decode
 		return nil, err

@@ -9,11 +9,12 @@ const maxConceal = 5
 // Stream decodes one RTP stream of Opus packets in arrival order and fills
 // the frames that packets lost would have carried:
 //   - the frame just before a packet that arrives after a gap comes from
-//     that packet's in-band forward error correction (the LBRR copy an
-//     encoder with FEC on and an expected loss adds; RFC 6716 section
-//     2.1.7), which is near the original at the cost of a lower bitrate;
-//   - any frames before it in the gap (gaps up to maxConceal) come from
-//     the decoder's packet loss concealment.
+//     that packet's in-band forward error correction where it has some
+//     (the LBRR copy an encoder with FEC on and an expected loss adds;
+//     RFC 6716 section 2.1.7, hasLBRR), which is near the original at the
+//     cost of a lower bitrate;
+//   - any other frames in the gap (gaps up to maxConceal) come from the
+//     decoder's packet loss concealment.
 //
 // A packet older than the newest one decoded is dropped: its frame was
 // already filled. Sequence numbers are RTP's, 16 bits, wrapping.
@@ -21,9 +22,9 @@ type Stream struct {
 	dec     *Decoder
 	last    uint16
 	started bool
-	// Concealed and Recovered count the frames filled by concealment and
-	// by FEC; Late counts packets dropped for arriving after their frame
-	// was filled.
+	// Recovered and Concealed count the frames filled from FEC and by
+	// concealment; Late counts packets dropped for arriving after their
+	// frame was filled.
 	Concealed, Recovered, Late int
 }
 
@@ -56,9 +57,11 @@ func (s *Stream) Decode(seq uint16, payload []byte) ([][]int16, error) {
 					s.Concealed++
 				}
 			}
-			if pcm, err := s.dec.decodeFEC(payload); err == nil {
-				out = append(out, pcm)
-				s.Recovered++
+			if hasLBRR(payload) {
+				if pcm, err := s.dec.decodeFEC(payload); err == nil {
+					out = append(out, pcm)
+					s.Recovered++
+				}
 			} else if pcm, err := s.dec.Decode(nil); err == nil {
 				out = append(out, pcm)
 				s.Concealed++

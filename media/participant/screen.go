@@ -21,6 +21,7 @@ import (
 	"errors"
 	"image"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/mediadevices/pkg/codec"
@@ -55,17 +56,22 @@ const (
 	// minScreenBitrate keeps a 1280x720 share legible when the estimate
 	// is low (bit/s).
 	minScreenBitrate = 150_000
+	// minEncoderBitrate is the least the share's encoder is asked for
+	// when the estimate leaves it nothing (bit/s).
+	minEncoderBitrate = 30_000
 )
 
 // screenPart is the screen share's part of a bandwidth estimate est
-// (bit/s): screenShareFraction of it (screenAloneFraction when the camera
-// is off), between minScreenBitrate and ScreenBitrate, and never over est.
-func screenPart(est int, cameraOff bool) int {
+// (bit/s) once audio (bit/s) is paid for: screenShareFraction of what is
+// left (screenAloneFraction when the camera is off), between
+// minScreenBitrate and ScreenBitrate, and never more than what is left.
+func screenPart(est, audio int, cameraOff bool) int {
 	f := screenShareFraction
 	if cameraOff {
 		f = screenAloneFraction
 	}
-	return min(max(int(float64(est)*f), minScreenBitrate), ScreenBitrate, est)
+	left := max(est-audio, 0)
+	return min(max(int(float64(left)*f), minScreenBitrate), ScreenBitrate, left)
 }
 
 // ErrClosed is returned when the participant has left.
@@ -75,15 +81,19 @@ type screenShare struct {
 	mu     sync.Mutex
 	track  *webrtc.TrackLocalStaticSample
 	sender *webrtc.RTPSender
-	kf     codec.KeyFrameController // the running encoder's
-	br     codec.BitRateController  // the running encoder's
 	fps    float64
 	rate   int // the running share's bitrate (bit/s); 0 when not sharing
-	src    source.Video
-	enc    codec.ReadCloser
-	cancel context.CancelFunc
-	done   *sync.WaitGroup // the running share's goroutines
-	frames int
+	// A new bitrate (libvpx's, vp8Bitrate) and a key-frame request wait
+	// here for the encode goroutine: mediadevices' encoder holds its lock
+	// while Read waits for a frame, so calling it from elsewhere blocks
+	// for up to a frame, or for good if the source stalls.
+	pendingRate atomic.Int64
+	pendingKF   atomic.Bool
+	src         source.Video
+	enc         codec.ReadCloser
+	cancel      context.CancelFunc
+	done        *sync.WaitGroup // the running share's goroutines
+	frames      int
 }
 
 // StartScreenShare publishes src as the "screen" track (replacing a share
@@ -112,9 +122,9 @@ func (p *Participant) StartScreenShare(src source.Video) error {
 	}
 	rate := ScreenBitrate
 	if p.adapt != nil {
-		rate = screenPart(p.adapt.estimate(p.cfg.VideoBitrate+p.cfg.AudioBitrate), p.cameraOff.Load())
+		rate = screenPart(p.adapt.estimate(p.cfg.VideoBitrate+p.cfg.AudioBitrate), p.cfg.AudioBitrate, p.cameraOff.Load())
 	}
-	params.BitRate = vp8Bitrate(rate, fps)
+	params.BitRate = vp8Bitrate(max(rate, minEncoderBitrate), fps)
 	params.KeyFrameInterval = int(fps * 4)
 	params.RateControlEndUsage = vpx.RateControlCBR
 	params.ErrorResilient = vpx.ErrorResilientDefault
@@ -134,9 +144,10 @@ func (p *Participant) StartScreenShare(src source.Video) error {
 		cancel()
 		return err
 	}
-	s.kf, _ = enc.Controller().(codec.KeyFrameController)
-	s.br, _ = enc.Controller().(codec.BitRateController)
+	kf, _ := enc.Controller().(codec.KeyFrameController)
+	br, _ := enc.Controller().(codec.BitRateController)
 	s.fps, s.rate = fps, rate
+	s.pendingRate.Store(0)
 	wg := &sync.WaitGroup{}
 	s.src, s.enc, s.cancel, s.done = src, enc, cancel, wg
 	track := s.track
@@ -175,6 +186,12 @@ func (p *Participant) StartScreenShare(src source.Video) error {
 			_ = track.WriteSample(media.Sample{Data: b, Duration: d})
 			last = now
 			release()
+			if r := s.pendingRate.Swap(0); r > 0 && br != nil {
+				_ = br.SetBitRate(int(r))
+			}
+			if s.pendingKF.Swap(false) && kf != nil {
+				_ = kf.ForceKeyFrame()
+			}
 			s.mu.Lock()
 			s.frames++
 			s.mu.Unlock()
@@ -217,13 +234,7 @@ func (p *Participant) readScreenRTCP(snd *webrtc.RTPSender) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		readKeyframeRequests(snd, func() {
-			s.mu.Lock()
-			if s.kf != nil {
-				_ = s.kf.ForceKeyFrame()
-			}
-			s.mu.Unlock()
-		})
+		readKeyframeRequests(snd, func() { s.pendingKF.Store(true) })
 	}()
 }
 
@@ -243,9 +254,7 @@ func (p *Participant) reattachScreen(pc *webrtc.PeerConnection) error {
 	}
 	s.sender = tr.Sender()
 	p.readScreenRTCP(tr.Sender())
-	if s.kf != nil {
-		_ = s.kf.ForceKeyFrame()
-	}
+	s.pendingKF.Store(true)
 	return nil
 }
 
@@ -269,12 +278,12 @@ func (p *Participant) allotScreen(est int) int {
 	if s.cancel == nil {
 		return 0
 	}
-	r := screenPart(est, p.cameraOff.Load())
-	if s.br != nil && abs(r-s.rate)*20 > s.rate {
-		_ = s.br.SetBitRate(vp8Bitrate(r, s.fps))
+	r := screenPart(est, p.cfg.AudioBitrate, p.cameraOff.Load())
+	if abs(r-s.rate)*20 > s.rate {
+		s.pendingRate.Store(int64(vp8Bitrate(max(r, minEncoderBitrate), s.fps)))
 		s.rate = r
 	}
-	return s.rate
+	return min(s.rate, est)
 }
 
 // SetCameraOff tells the sender that the user turned the camera off (its
@@ -305,7 +314,7 @@ func (s *screenShare) stopLocked() {
 		return
 	}
 	cancel, src, enc, done := s.cancel, s.src, s.enc, s.done
-	s.cancel, s.src, s.enc, s.done, s.kf, s.br, s.rate = nil, nil, nil, nil, nil, nil, 0
+	s.cancel, s.src, s.enc, s.done, s.rate = nil, nil, nil, nil, 0
 	cancel()
 	_ = src.Close() // unblocks ReadFrame
 	s.mu.Unlock()
