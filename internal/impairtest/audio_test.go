@@ -16,30 +16,43 @@ import (
 	"github.com/podiumhq/podium/media/participant"
 )
 
-// TestImpairAudioFEC: 15 % of the publisher's UDP packets are lost (over
-// pion's vnet, at random) while it sends speech. The SFU's receiver
-// reports tell the publisher's Opus encoder to expect that loss, so it
-// adds in-band FEC; the subscriber fills each lost frame, from the next
-// packet's FEC where it carries some and otherwise by concealment, so its
-// player gets a frame for every 20 ms. (media/audio's TestStreamFillsLoss measures what
-// FEC gives back over concealment: about 8 dB on speech.)
+// TestImpairAudioFEC: 15 % of the UDP packets on one link are lost (over
+// pion's vnet, at random) while the publisher sends speech: its uplink,
+// then, in a second run, the subscriber's downlink. Receiver reports tell
+// the publisher's Opus encoder to expect that loss (for the downlink, the
+// SFU proxies the subscriber's reports to it), so it adds in-band FEC; the
+// subscriber fills each lost frame, from the next packet's FEC where it
+// carries some and otherwise by concealment, so its player gets a frame
+// for every 20 ms. (media/audio's TestStreamFillsLoss measures what FEC
+// gives back over concealment: about 8 dB on speech.)
 func TestImpairAudioFEC(t *testing.T) {
 	if testing.Short() {
-		t.Skip("10 s of media")
+		t.Skip("20 s of media")
 	}
-	pubIP := net.ParseIP("10.79.0.2")
+	for _, link := range []string{"uplink", "downlink"} {
+		t.Run(link, func(t *testing.T) { audioFEC(t, link) })
+	}
+}
+
+func audioFEC(t *testing.T, link string) {
+	sfuIP, pubIP, subIP := net.ParseIP("10.79.0.1"), net.ParseIP("10.79.0.2"), net.ParseIP("10.79.0.3")
 	var mu sync.Mutex
 	rng := rand.New(rand.NewPCG(1, 2))
 	drop := func(c vnet.Chunk) bool {
 		src, _ := c.SourceAddr().(*net.UDPAddr)
-		if src == nil || !src.IP.Equal(pubIP) {
+		dst, _ := c.DestinationAddr().(*net.UDPAddr)
+		lossy := src != nil && src.IP.Equal(pubIP) // the publisher's uplink
+		if link == "downlink" {
+			lossy = src != nil && dst != nil && src.IP.Equal(sfuIP) && dst.IP.Equal(subIP)
+		}
+		if !lossy {
 			return true
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		return rng.Float64() >= 0.15
 	}
-	lab := newVNetLab(t, "10.79.0.0/24", 0, 0, drop, nil, "10.79.0.1", pubIP.String(), "10.79.0.3")
+	lab := newVNetLab(t, "10.79.0.0/24", 0, 0, drop, nil, sfuIP.String(), pubIP.String(), subIP.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	speech, err := audio.NewWAV(testdata.Require(t, "speech.wav")) // SILK codes speech; FEC rides on SILK
@@ -53,7 +66,7 @@ func TestImpairAudioFEC(t *testing.T) {
 	}
 	defer pub.Close()
 	var played atomic.Int64
-	sub, err := participant.Join(ctx, participant.Config{URL: lab.h.URL(), Token: lab.token(t, "sub"), API: lab.api("10.79.0.3"),
+	sub, err := participant.Join(ctx, participant.Config{URL: lab.h.URL(), Token: lab.token(t, "sub"), API: lab.api(subIP.String()),
 		OnAudio: func(string, []int16) { played.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
@@ -67,8 +80,8 @@ func TestImpairAudioFEC(t *testing.T) {
 		}
 	}
 	expect := pub.Sent().AudioExpectedLoss
-	t.Logf("RESULT audio at 15 %% loss: %d packets received, %d lost; %d frames filled from FEC, %d concealed; %d frames played; the encoder expects %.0f %% loss",
-		st.Packets, st.PacketsLost, st.FECRecovered, st.Concealed, played.Load(), 100*expect)
+	t.Logf("RESULT audio at 15 %% loss on the %s: %d packets received, %d lost; %d frames filled from FEC, %d concealed; %d frames played; the encoder expects %.0f %% loss",
+		link, st.Packets, st.PacketsLost, st.FECRecovered, st.Concealed, played.Load(), 100*expect)
 	if expect < 0.05 || expect > 0.3 {
 		t.Errorf("the publisher's encoder expects %.0f %% loss, want about 15 %%", 100*expect)
 	}

@@ -156,6 +156,9 @@ type published struct {
 	// that loss, and it is not their links' fault.
 	upLoss                atomic.Uint64
 	upExpected, upMissing atomic.Int64
+	// lastProxy: when the last loss-proxy report went to the publisher
+	// (unix ns; proxyLoss).
+	lastProxy atomic.Int64
 }
 
 // ownLoss takes the publisher's uplink loss up (0..1, over the same
@@ -179,6 +182,10 @@ type downTrack struct {
 	// The publisher's uplink counters at this subscriber's last receiver
 	// report (its RTCP reader only).
 	rrExpected, rrMissing int64
+	// rrLoss: the fraction lost (x/256) in this subscriber's last receiver
+	// report, and when it came (unix ns): audio's loss proxy reads them.
+	rrLoss   atomic.Uint32
+	rrLossAt atomic.Int64
 }
 
 // AddPeer creates the PeerConnection for participant id in roomName with
@@ -621,6 +628,14 @@ func (s *SFU) readSubscriberRTCP(snd *webrtc.RTPSender, pub *published, d *downT
 				}
 				d.rrExpected, d.rrMissing = exp, miss
 				for _, rr := range r.Reports {
+					d.rrLoss.Store(uint32(rr.FractionLost))
+					d.rrLossAt.Store(time.Now().UnixNano())
+				}
+				if pub.remote.Kind() == webrtc.RTPCodecTypeAudio {
+					s.proxyLoss(pub, time.Now())
+					continue
+				}
+				for _, rr := range r.Reports {
 					if d.layers.onReport(ownLoss(rr.FractionLost, up), time.Now()) {
 						p := d.layers.current()
 						s.log.Info("subscriber link layer", "peer", d.peerID, "track", pub.key, "layer", p.String(), "loss", float64(rr.FractionLost)/256)
@@ -629,6 +644,42 @@ func (s *SFU) readSubscriberRTCP(snd *webrtc.RTPSender, pub *published, d *downT
 			}
 		}
 	}
+}
+
+// Audio loss proxy: the publisher's Opus encoder adds in-band FEC for the
+// loss it is told to expect, but the receiver reports it gets from the SFU
+// (pion's, for its uplink) know nothing of the subscribers' links. So,
+// once a second, the SFU also sends it a receiver report for its audio
+// track with the highest fraction lost among the subscribers' recent
+// reports (LiveKit's SFU proxies loss the same way). The report carries no
+// LSR, so it adds no round-trip sample.
+const (
+	proxyInterval = time.Second
+	proxyMaxAge   = 5 * time.Second // reports older than this are left out
+)
+
+// proxyLoss sends the publisher of audio track pub the worst loss its
+// subscribers report, at most once per proxyInterval and only when some
+// subscriber reports loss.
+func (s *SFU) proxyLoss(pub *published, now time.Time) {
+	last := pub.lastProxy.Load()
+	if now.UnixNano()-last < int64(proxyInterval) {
+		return
+	}
+	worst := uint32(0)
+	if subs := pub.subs.Load(); subs != nil {
+		for _, d := range *subs {
+			if now.UnixNano()-d.rrLossAt.Load() <= int64(proxyMaxAge) {
+				worst = max(worst, d.rrLoss.Load())
+			}
+		}
+	}
+	if worst == 0 || !pub.lastProxy.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	_ = pub.publisher.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverReport{
+		Reports: []rtcp.ReceptionReport{{SSRC: uint32(pub.remote.SSRC()), FractionLost: uint8(worst)}},
+	}})
 }
 
 func (s *SFU) requestKeyframe(pub *published) {
