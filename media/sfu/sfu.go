@@ -156,6 +156,7 @@ type published struct {
 	// that loss, and it is not their links' fault.
 	upLoss                atomic.Uint64
 	upExpected, upMissing atomic.Int64
+	upFirst               atomic.Uint32 // the first sequence number that arrived
 	// lastProxy: when the last loss-proxy report went to the publisher
 	// (unix ns; proxyLoss).
 	lastProxy atomic.Int64
@@ -556,6 +557,9 @@ func (s *SFU) forward(pub *published) {
 				pub.upExpected.Add(int64(gap))
 				pub.upMissing.Add(int64(gap - 1))
 			}
+			if !started {
+				pub.upFirst.Store(uint32(pkt.SequenceNumber))
+			}
 			started, lastSeq = true, pkt.SequenceNumber
 			if got >= 20 {
 				upLoss = 0.5*upLoss + 0.5*(1-float64(got)/float64(expected))
@@ -651,8 +655,10 @@ func (s *SFU) readSubscriberRTCP(snd *webrtc.RTPSender, pub *published, d *downT
 // (pion's, for its uplink) know nothing of the subscribers' links. So,
 // once a second, the SFU also sends it a receiver report for its audio
 // track with the highest fraction lost among the subscribers' recent
-// reports (LiveKit's SFU proxies loss the same way). The report carries no
-// LSR, so it adds no round-trip sample.
+// reports (LiveKit's SFU proxies loss the same way). Its cumulative
+// fields are the SFU's own count for the uplink (as in pion's reports), so
+// a sender that takes loss from their differences (libwebrtc) sees the
+// uplink's; it carries no LSR, so it adds no round-trip sample.
 const (
 	proxyInterval = time.Second
 	proxyMaxAge   = 5 * time.Second // reports older than this are left out
@@ -678,7 +684,9 @@ func (s *SFU) proxyLoss(pub *published, now time.Time) {
 		return
 	}
 	_ = pub.publisher.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverReport{
-		Reports: []rtcp.ReceptionReport{{SSRC: uint32(pub.remote.SSRC()), FractionLost: uint8(worst)}},
+		Reports: []rtcp.ReceptionReport{{SSRC: uint32(pub.remote.SSRC()), FractionLost: uint8(worst),
+			TotalLost:          uint32(min(pub.upMissing.Load(), 1<<23-1)),
+			LastSequenceNumber: pub.upFirst.Load() + uint32(pub.upExpected.Load())}},
 	}})
 }
 
