@@ -57,14 +57,21 @@ func (s *Stream) Decode(seq uint16, payload []byte) ([][]int16, error) {
 					s.Concealed++
 				}
 			}
+			var pcm []int16
 			if hasLBRR(payload) {
-				if pcm, err := s.dec.decodeFEC(payload); err == nil {
-					out = append(out, pcm)
+				if f, err := s.dec.decodeFEC(payload); err == nil {
+					pcm = f
 					s.Recovered++
 				}
-			} else if pcm, err := s.dec.Decode(nil); err == nil {
+			}
+			if pcm == nil { // no FEC, or it would not decode
+				if f, err := s.dec.Decode(nil); err == nil {
+					pcm = f
+					s.Concealed++
+				}
+			}
+			if pcm != nil {
 				out = append(out, pcm)
-				s.Concealed++
 			}
 		}
 	}

@@ -404,11 +404,10 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 		case <-p.ctx.Done():
 			return
 		case now := <-t.C:
-			est := p.cfg.VideoBitrate + p.cfg.AudioBitrate
+			est := a.estimate(p.cfg.VideoBitrate + p.cfg.AudioBitrate)
 			congested, calm := false, false
 			gccWhy := ""
 			if e := a.bwe.Load(); e != nil {
-				est = (*e).GetTargetBitrate()
 				stats := (*e).GetStats()
 				congested, calm = congestion(stats)
 				gccWhy = fmt.Sprintf("%v/%v/%.3f", stats["state"], stats["usage"], stats["averageLoss"])
@@ -481,7 +480,7 @@ func (p *Participant) runAdapt(enc codec.ReadCloser, srcW, srcH int) {
 					resumed = true
 				}
 			}
-			if rate := vp8Bitrate(d.Bitrate, float64(d.FPS)); d.Bitrate > 0 && br != nil && (lastRate == 0 || abs(rate-lastRate)*20 > lastRate) {
+			if rate := vp8Bitrate(d.Bitrate, float64(d.FPS)); d.Bitrate > 0 && br != nil && bitrateMoved(lastRate, rate) {
 				_ = br.SetBitRate(rate)
 				lastRate = rate
 			}
@@ -543,6 +542,13 @@ func (p *padder) step(rate int64, now time.Time) int {
 	n := min(int(p.debt/(padPacketBytes*8)), 64)
 	p.debt -= float64(n * padPacketBytes * 8)
 	return n
+}
+
+// bitrateMoved reports whether an encoder's bitrate should be set from
+// prev to next (bit/s): when none was set yet, or it moves by over 5 %
+// (libvpx's rate control settles for a while after each change).
+func bitrateMoved(prev, next int) bool {
+	return prev == 0 || abs(next-prev)*20 > prev
 }
 
 func abs(x int) int {

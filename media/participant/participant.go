@@ -123,8 +123,9 @@ type Participant struct {
 	quality qualityState // quality.go: media states and subscriptions
 	// cameraOff: the user turned the camera off (SetCameraOff).
 	cameraOff atomic.Bool
-	// audioLoss: the microphone track's loss at the SFU (256ths,
-	// smoothLoss of its receiver reports).
+	// audioLoss: the microphone track's loss (256ths, smoothLoss of the
+	// receiver reports the SFU sends: its own for the uplink, and the
+	// subscribers' worst, proxied).
 	audioLoss atomic.Uint32
 }
 

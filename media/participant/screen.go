@@ -270,7 +270,7 @@ func (p *Participant) StopScreenShare() {
 // allotScreen gives a running share its part of the estimate est (bit/s,
 // screenPart) and returns that part: what the camera must leave free (0
 // when not sharing). The encoder is told a new bitrate when it moves by
-// over 5 %.
+// over 5 % (bitrateMoved).
 func (p *Participant) allotScreen(est int) int {
 	s := &p.screen
 	s.mu.Lock()
@@ -279,7 +279,7 @@ func (p *Participant) allotScreen(est int) int {
 		return 0
 	}
 	r := screenPart(est, p.cfg.AudioBitrate, p.cameraOff.Load())
-	if abs(r-s.rate)*20 > s.rate {
+	if bitrateMoved(s.rate, r) {
 		s.pendingRate.Store(int64(vp8Bitrate(max(r, minEncoderBitrate), s.fps)))
 		s.rate = r
 	}

@@ -631,19 +631,18 @@ func (s *SFU) readSubscriberRTCP(snd *webrtc.RTPSender, pub *published, d *downT
 					up = float64(miss-d.rrMissing) / float64(de)
 				}
 				d.rrExpected, d.rrMissing = exp, miss
+				now := time.Now()
+				audio := pub.remote.Kind() == webrtc.RTPCodecTypeAudio
 				for _, rr := range r.Reports {
 					d.rrLoss.Store(uint32(rr.FractionLost))
-					d.rrLossAt.Store(time.Now().UnixNano())
-				}
-				if pub.remote.Kind() == webrtc.RTPCodecTypeAudio {
-					s.proxyLoss(pub, time.Now())
-					continue
-				}
-				for _, rr := range r.Reports {
-					if d.layers.onReport(ownLoss(rr.FractionLost, up), time.Now()) {
+					d.rrLossAt.Store(now.UnixNano())
+					if !audio && d.layers.onReport(ownLoss(rr.FractionLost, up), now) {
 						p := d.layers.current()
 						s.log.Info("subscriber link layer", "peer", d.peerID, "track", pub.key, "layer", p.String(), "loss", float64(rr.FractionLost)/256)
 					}
+				}
+				if audio {
+					s.proxyLoss(pub, now)
 				}
 			}
 		}
