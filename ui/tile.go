@@ -292,11 +292,19 @@ func (n *nameRowLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 }
 
 func (n *nameRowLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	left, name, right := objs[0], n.t.name, objs[2]
-	n.t.meterBox.Show()
+	left, name, right, meter := objs[0], n.t.name, objs[2], n.t.meterBox
 	l, r := left.MinSize(), right.MinSize()
-	if fyne.MeasureText(n.t.fullName, name.TextSize, name.TextStyle).Width > size.Width-l.Width-r.Width-nameGap {
-		n.t.meterBox.Hide()
+	withMeter := r.Width
+	if !meter.Visible() { // the right group's HBox puts a padding before it
+		withMeter += meter.MinSize().Width + theme.Padding()
+	}
+	// Shown or hidden only when that changes (each toggle redraws).
+	if fits := fyne.MeasureText(n.t.fullName, name.TextSize, name.TextStyle).Width <= size.Width-l.Width-withMeter-nameGap; fits != meter.Visible() {
+		if fits {
+			meter.Show()
+		} else {
+			meter.Hide()
+		}
 		r = right.MinSize()
 	}
 	left.Resize(fyne.NewSize(l.Width, size.Height))

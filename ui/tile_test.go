@@ -9,15 +9,18 @@ import (
 
 // TestTileNameFits: in a small tile (the strip under a shared screen) the
 // level meter gives way to the name, a long name is shortened with an
-// ellipsis and ends before the quality bars; in a wide tile the name is
-// whole beside the meter.
+// ellipsis and ends before the quality bars; made wide again, the tile
+// shows the whole name beside the meter.
 func TestTileNameFits(t *testing.T) {
 	_ = window(t) // the app that measures text
 	const name = "Alice Walker-Montgomery"
+	var tl *tile // one tile, made small and then wide again
+	fyne.DoAndWait(func() {
+		tl = newTile("x")
+		tl.render(tileInfo{Name: name, HasVideo: true, ShowQ: true, Quality: 3})
+	})
 	check := func(width float32) (shown string, nameEnd, rightStart float32, meter bool) {
 		fyne.DoAndWait(func() {
-			tl := newTile("x")
-			tl.render(tileInfo{Name: name, HasVideo: true, ShowQ: true, Quality: 3})
 			tl.obj.Resize(fyne.NewSize(width, width*3/4))
 			n := tl.name
 			shown = n.Text
